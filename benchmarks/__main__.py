@@ -1,0 +1,20 @@
+"""``make bench``: run every benchmark in turn."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ["benchmarks.bench_append", "benchmarks.bench_signature"]
+
+
+def main() -> None:
+    """Run the benchmarks named on the command line, or all of them."""
+    for name in sys.argv[1:] or BENCHMARKS:
+        module = importlib.import_module(name if "." in name else f"benchmarks.{name}")
+        print(f"\n== {module.__name__} ==", flush=True)
+        module.main()
+
+
+if __name__ == "__main__":
+    main()

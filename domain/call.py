@@ -1,0 +1,188 @@
+"""The ``Call`` aggregate: one Plivo call (its A leg), fed by every callback Plivo sends for it.
+
+``receive`` decides; the events only assign state (they re-run on every replay, so a
+stored history must always replay). Nothing received is dropped: a callback that does
+not advance the call is still stored, with the verdict that says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.callbacks import Callback, CallbackKind, shows_answer
+from domain.hangup import HangupReport, Parties, better_parties, hangup_report
+from domain.ids import call_id
+from domain.legs import DialOutcome, Leg, dial_outcome, merge_action, merge_callback
+from domain.status import TERMINAL, CallStatus, Verdict, classify, parse_status
+
+
+@dataclass(frozen=True, slots=True)
+class CallSummary:
+    """A call's state as plain values: what tests compare and read models show."""
+
+    call_uuid: str
+    status: CallStatus | None
+    answered: bool
+    hangup: HangupReport | None
+    parties: Parties
+    legs: tuple[Leg, ...]
+    dials: tuple[DialOutcome, ...]
+    late: int
+    conflicts: int
+
+
+class Call(Aggregate):
+    """A call, identified by uuid5 of Plivo's ``CallUUID``."""
+
+    class Registered(Aggregate.Created):
+        """The first callback for this ``CallUUID`` arrived."""
+
+        call_uuid: str
+
+    class CallbackEvent(Aggregate.Event):
+        """A recorded callback: its verbatim params, the verdict, and the status after it."""
+
+        kind: str
+        params: dict[str, str]
+        fingerprint: str
+        verdict: str
+        status: str | None
+
+        def apply(self, aggregate: Any) -> None:
+            """Fold the callback into the call; total, never raises."""
+            assert isinstance(aggregate, Call)
+            aggregate.evolve(self)
+
+    class Rang(CallbackEvent):
+        """The call started ringing."""
+
+    class Answered(CallbackEvent):
+        """The call was reported in progress (answered)."""
+
+    class Ended(CallbackEvent):
+        """The call reached a terminal status."""
+
+    class DialLegUpdated(CallbackEvent):
+        """A Dial action or callback reported on a B leg without moving the call."""
+
+    class CallbackRecorded(CallbackEvent):
+        """A callback that did not move the call: late, conflict, repeated or unrecognised."""
+
+    def __init__(self, call_uuid: str) -> None:
+        self.call_uuid = call_uuid
+        self.status: CallStatus | None = None
+        self.answered = False
+        self.hangup: HangupReport | None = None
+        self.parties = Parties()
+        self.legs: dict[str, Leg] = {}
+        self.dials: dict[str, DialOutcome] = {}
+        self.fingerprints: set[str] = set()
+        self.late = 0
+        self.conflicts = 0
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Call:
+        """A copy safe to mutate, made fast: every value held is immutable but the containers.
+
+        The application copies a cached call before each command; a generic deepcopy of
+        the frozen legs and reports was the largest cost of recording a callback.
+        """
+        clone = object.__new__(Call)
+        clone.__dict__.update(self.__dict__)
+        clone.legs = dict(self.legs)
+        clone.dials = dict(self.dials)
+        clone.fingerprints = set(self.fingerprints)
+        clone._pending_events = list(self._pending_events)
+        return clone
+
+    @staticmethod
+    def create_id(call_uuid: str) -> UUID:
+        """The aggregate id for a ``CallUUID``."""
+        return call_id(call_uuid)
+
+    @classmethod
+    def register(cls, call_uuid: str, at: datetime) -> Call:
+        """Start the history of a call first seen ``at``."""
+        return cls._create(cls.Registered, call_uuid=call_uuid, timestamp=at)
+
+    def receive(self, callback: Callback) -> Verdict:
+        """Decide what ``callback`` does to this call, record it, and return the verdict.
+
+        A redelivery (same fingerprint) is acknowledged and not stored twice.
+        """
+        if callback.call_uuid != self.call_uuid:
+            raise ValueError(f"callback for {callback.call_uuid!r} sent to {self.call_uuid!r}")
+        if callback.fingerprint in self.fingerprints:
+            return Verdict.DUPLICATE
+        verdict = classify(self.status, callback.status)
+        after = callback.status if verdict is Verdict.ADVANCED else self.status
+        self.trigger_event(
+            _event_class(verdict, after, callback.kind),
+            kind=callback.kind.value,
+            params=dict(callback.params),
+            fingerprint=callback.fingerprint,
+            verdict=verdict.value,
+            status=after.value if after else None,
+            timestamp=callback.received_at,
+        )
+        return verdict
+
+    def evolve(self, event: Call.CallbackEvent) -> None:
+        """Assign the state an event implies. Called by every event, live and on replay."""
+        kind = CallbackKind(event.kind)
+        params = event.params
+        self.fingerprints.add(event.fingerprint)
+        self.status = parse_status(event.status)
+        self.late += event.verdict == Verdict.LATE
+        self.conflicts += event.verdict == Verdict.CONFLICT
+        # Facts that are true whatever the order: answered-ness is an "or" over every
+        # callback, and the hangup details come from the (one) hangup request.
+        self.answered = self.answered or shows_answer(params)
+        self.parties = better_parties(self.parties, kind, params)
+        if kind is CallbackKind.HANGUP and self.hangup is None:
+            self.hangup = hangup_report(params)
+        self._evolve_legs(kind, event.fingerprint, params)
+
+    def _evolve_legs(self, kind: CallbackKind, fingerprint: str, params: dict[str, str]) -> None:
+        if kind is CallbackKind.DIAL_CALLBACK:
+            uuid = params.get("DialBLegUUID", "").strip()
+            if uuid:
+                self.legs[uuid] = merge_callback(self.legs.get(uuid), uuid, params)
+        elif kind is CallbackKind.DIAL_ACTION:
+            outcome = dial_outcome(params)
+            self.dials[fingerprint] = outcome
+            if outcome.b_leg_uuid:
+                leg = self.legs.get(outcome.b_leg_uuid)
+                self.legs[outcome.b_leg_uuid] = merge_action(leg, outcome)
+
+    def summary(self) -> CallSummary:
+        """The call's state as plain, comparable values (legs and dials in a stable order)."""
+        return CallSummary(
+            call_uuid=self.call_uuid,
+            status=self.status,
+            answered=self.answered,
+            hangup=self.hangup,
+            parties=self.parties,
+            legs=tuple(sorted(self.legs.values(), key=lambda leg: leg.uuid)),
+            dials=tuple(sorted(self.dials.values(), key=repr)),
+            late=self.late,
+            conflicts=self.conflicts,
+        )
+
+
+def _event_class(
+    verdict: Verdict, after: CallStatus | None, kind: CallbackKind
+) -> type[Call.CallbackEvent]:
+    if verdict is Verdict.ADVANCED:
+        if after is CallStatus.RINGING:
+            return Call.Rang
+        if after in TERMINAL:
+            return Call.Ended
+        return Call.Answered
+    if kind in (CallbackKind.DIAL_ACTION, CallbackKind.DIAL_CALLBACK):
+        return Call.DialLegUpdated
+    return Call.CallbackRecorded

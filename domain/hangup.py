@@ -1,0 +1,77 @@
+"""What a ``hangup_url`` request says about how a call ended, and who was on it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from domain.callbacks import CallbackKind, to_int
+
+
+@dataclass(frozen=True, slots=True)
+class HangupReport:
+    """The hangup fields, verbatim but trimmed; durations parsed (``None`` if absent)."""
+
+    cause: str
+    cause_code: str
+    cause_name: str
+    source: str
+    duration: int | None
+    bill_duration: int | None
+    start_time: str
+    answer_time: str
+    end_time: str
+
+
+def hangup_report(params: Mapping[str, str]) -> HangupReport:
+    """Read the hangup fields of one callback; never raises, blanks stay blank."""
+
+    def text(name: str) -> str:
+        return params.get(name, "").strip()
+
+    return HangupReport(
+        cause=text("HangupCause"),
+        cause_code=text("HangupCauseCode"),
+        cause_name=text("HangupCauseName"),
+        source=text("HangupSource"),
+        duration=to_int(params.get("Duration")),
+        bill_duration=to_int(params.get("BillDuration")),
+        start_time=text("StartTime"),
+        answer_time=text("AnswerTime"),
+        end_time=text("EndTime"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Parties:
+    """Direction and numbers of a call, from the most authoritative callback seen."""
+
+    direction: str = ""
+    from_: str = ""
+    to: str = ""
+    authority: int = 0
+
+
+# Plivo's ``From`` gains or loses a leading "+" between callbacks of one call, so the
+# call's numbers come from the most authoritative kind, not from whichever came first.
+_AUTHORITY: Mapping[CallbackKind, int] = {
+    CallbackKind.HANGUP: 4,
+    CallbackKind.ANSWER: 3,
+    CallbackKind.FALLBACK: 3,
+    CallbackKind.RING: 2,
+    CallbackKind.DIAL_ACTION: 1,
+    CallbackKind.DIAL_CALLBACK: 1,
+}
+
+
+def better_parties(current: Parties, kind: CallbackKind, params: Mapping[str, str]) -> Parties:
+    """Keep ``current`` unless this callback's kind is more authoritative."""
+    authority = _AUTHORITY[kind]
+    if authority <= current.authority:
+        return current
+    return Parties(
+        direction=params.get("Direction", "").strip(),
+        from_=params.get("From", "").strip(),
+        to=params.get("To", "").strip(),
+        authority=authority,
+    )

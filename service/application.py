@@ -1,0 +1,102 @@
+"""The event-sourced application that records callbacks on their calls.
+
+Concurrent writers (threads, worker processes, service instances on one PostgreSQL) are
+arbitrated by eventsourcing's optimistic concurrency: a save that loses the race raises
+``IntegrityError``; the loser reloads the call, decides again and retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.call import Call
+from domain.callbacks import Callback
+from domain.ids import call_id
+from domain.status import Verdict
+
+MAX_ATTEMPTS = 50
+
+
+class ContentionError(RuntimeError):
+    """A callback still lost the race after ``MAX_ATTEMPTS`` reloads (not seen in practice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The outcome of recording one callback: its verdict and, if stored, its log position."""
+
+    verdict: Verdict
+    position: int | None
+
+
+class CallLog(Application[UUID]):
+    """Records Plivo callbacks as events on per-call aggregates."""
+
+    name = "CallLog"
+    # No fast-forward of cached calls on every load: a stale cached call can only lack
+    # events, so its save loses the race (IntegrityError), and the retry evicts and reloads.
+    env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "n"}
+
+    def call(self, call_uuid: str) -> Call:
+        """The call Plivo names ``call_uuid``; raises ``AggregateNotFoundError`` if unseen."""
+        aggregate: object = self.repository.get(call_id(call_uuid))
+        assert isinstance(aggregate, Call)
+        return aggregate
+
+    def record(self, callback: Callback) -> Recorded:
+        """Record one callback durably; a redelivery is acknowledged without a new event."""
+        for _ in range(MAX_ATTEMPTS):
+            call = self._load_or_register(callback)
+            verdict = call.receive(callback)
+            if verdict is Verdict.DUPLICATE:
+                return Recorded(verdict, None)
+            try:
+                recordings = self.save(call)
+            except IntegrityError:
+                self._forget(call.id)
+                continue
+            return Recorded(verdict, recordings[-1].notification.id)
+        raise ContentionError(f"gave up on {callback.call_uuid} after {MAX_ATTEMPTS} races")
+
+    def record_batch(self, callbacks: Sequence[Callback]) -> list[Recorded]:
+        """Record several callbacks in one transaction (group commit).
+
+        If the batch loses a race with another writer, nothing of it was written and each
+        callback is recorded on its own with reload and retry, so one contended call never
+        fails the others.
+        """
+        calls: dict[str, Call] = {}
+        decided: list[tuple[Verdict, object | None]] = []
+        for callback in callbacks:
+            call = calls.get(callback.call_uuid) or self._load_or_register(callback)
+            calls[callback.call_uuid] = call
+            verdict = call.receive(callback)
+            event = None if verdict is Verdict.DUPLICATE else call.pending_events[-1]
+            decided.append((verdict, event))
+        try:
+            recordings = self.save(*calls.values())
+        except IntegrityError:
+            return [self.record(callback) for callback in callbacks]
+        positions = {id(r.domain_event): r.notification.id for r in recordings}
+        return [
+            Recorded(verdict, None if event is None else positions[id(event)])
+            for verdict, event in decided
+        ]
+
+    def _forget(self, aggregate_id: UUID) -> None:
+        """Drop a cached call that lost a race, so the next load reads the store."""
+        if self.repository.cache is not None:
+            with contextlib.suppress(KeyError):
+                self.repository.cache.get(aggregate_id, evict=True)
+
+    def _load_or_register(self, callback: Callback) -> Call:
+        try:
+            return self.call(callback.call_uuid)
+        except AggregateNotFoundError:
+            return Call.register(callback.call_uuid, callback.received_at)

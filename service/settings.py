@@ -1,0 +1,126 @@
+"""Settings from ``CALLTRAIL_*`` environment variables, validated once at start.
+
+Every bad value is reported, each with the variable's name and what was expected, so a
+deployment fails at start with one clear message instead of at the first webhook.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from service.persistence import DEFAULT_DATABASE_URL, Database, DatabaseUrlError, parse_database_url
+
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """One or more ``CALLTRAIL_*`` values are invalid; the message lists each."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything calltrail reads from its environment."""
+
+    auth_tokens: tuple[str, ...]
+    main_auth_tokens: tuple[str, ...]
+    insecure_skip_signature: bool
+    public_url: str
+    trusted_proxies: tuple[str, ...]
+    database: Database
+    api_keys: tuple[str, ...]
+    dial_numbers: tuple[str, ...]
+    dial_sip_users: tuple[str, ...]
+    caller_id: str
+    dial_timeout: int
+    dial_time_limit: int
+    greeting: str
+    account_timezone: ZoneInfo
+    max_body_bytes: int
+    mask_numbers: bool
+    batch_max: int
+    batch_wait_ms: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate settings; raise ``SettingsError`` naming every bad variable."""
+        reader = _Reader(os.environ if env is None else env)
+        settings = cls(
+            auth_tokens=reader.items("AUTH_TOKEN"),
+            main_auth_tokens=reader.items("MAIN_AUTH_TOKEN"),
+            insecure_skip_signature=reader.flag("INSECURE_SKIP_SIGNATURE"),
+            public_url=reader.parse("PUBLIC_URL", "http://127.0.0.1:8000", _public_url),
+            trusted_proxies=reader.items("TRUSTED_PROXIES"),
+            database=reader.parse("DATABASE_URL", DEFAULT_DATABASE_URL, parse_database_url),
+            api_keys=reader.items("API_KEYS"),
+            dial_numbers=reader.items("DIAL_NUMBERS"),
+            dial_sip_users=reader.items("DIAL_SIP_USERS"),
+            caller_id=reader.text("CALLER_ID"),
+            dial_timeout=reader.integer("DIAL_TIMEOUT", 30, 1, 3600),
+            dial_time_limit=reader.integer("DIAL_TIME_LIMIT", 14400, 1, 86400),
+            greeting=reader.text("GREETING"),
+            account_timezone=reader.parse("ACCOUNT_TIMEZONE", "UTC", _zone),
+            max_body_bytes=reader.integer("MAX_BODY_BYTES", 102_400, 1024, 10_485_760),
+            mask_numbers=reader.flag("MASK_NUMBERS"),
+            batch_max=reader.integer("BATCH_MAX", 256, 1, 10_000),
+            batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
+        )
+        if reader.errors:
+            raise SettingsError("invalid settings:\n  " + "\n  ".join(reader.errors))
+        return settings
+
+
+class _Reader:
+    """Reads ``CALLTRAIL_<name>`` values, collecting errors instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.errors: list[str] = []
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.env.get(f"CALLTRAIL_{name}", default).strip()
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.text(name).split(",") if item.strip())
+
+    def flag(self, name: str) -> bool:
+        value = self.text(name, "0").lower()
+        if value not in {"0", "1", "true", "false", "yes", "no", ""}:
+            self.errors.append(f"CALLTRAIL_{name}={value!r}: expected 1/0, true/false or yes/no")
+        return value in {"1", "true", "yes"}
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.text(name, str(default)) or str(default)
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            self.errors.append(f"CALLTRAIL_{name}={raw!r}: expected an integer in {low}..{high}")
+            return default
+        return int(raw)
+
+    def parse(self, name: str, default: str, parser: Callable[[str], T]) -> T:
+        raw = self.text(name, default) or default
+        try:
+            return parser(raw)
+        except ValueError as error:
+            self.errors.append(f"CALLTRAIL_{name}={raw!r}: {error}")
+            return parser(default)
+
+
+def _public_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("expected http(s)://host[:port][/prefix] with no query or fragment")
+    return raw.rstrip("/")
+
+
+def _zone(raw: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("expected an IANA time zone name such as Asia/Kolkata") from None
+
+
+__all__ = ["Database", "DatabaseUrlError", "Settings", "SettingsError"]

@@ -1,0 +1,18 @@
+"""The README shows the two commands and the transition table generated from the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service.docs import readme_block
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_transition_table_is_the_generated_one() -> None:
+    assert readme_block() in README, "run `python -m service.docs` and paste it into README.md"
+
+
+def test_the_readme_shows_the_two_commands() -> None:
+    assert "make run" in README
+    assert "make test" in README

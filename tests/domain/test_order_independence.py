@@ -6,14 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.call import Call
+from domain.callbacks import Callback
 from tests.factories import T0, CallSpec
 from tests.strategies import calls, deliveries
 
 
-def final(spec: CallSpec, order: list[object]) -> Call:
+def final(spec: CallSpec, order: list[Callback]) -> Call:
     call = Call.register(spec.call_uuid, T0)
     for callback in order:
-        call.receive(callback)  # type: ignore[arg-type]
+        call.receive(callback)
     return call
 
 

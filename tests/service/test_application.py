@@ -29,8 +29,9 @@ def test_records_each_distinct_callback_once_and_survives_reopening(database_url
     results = [app.record(c) for c in [*spec.callbacks, spec.callbacks[-1]]]
     assert results[-1].verdict is Verdict.DUPLICATE
     assert results[-1].position is None
-    positions = [r.position for r in results[:-1]]
+    positions = [r.position or 0 for r in results[:-1]]
     assert positions == sorted(positions)
+    assert 0 not in positions
     assert stored_events(app) == 1 + len(spec.callbacks)
     reopened = open_call_log(database_url)
     assert reopened.call(spec.call_uuid).summary() == app.call(spec.call_uuid).summary()

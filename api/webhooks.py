@@ -1,0 +1,141 @@
+"""The URLs Plivo calls. Each one: read the form, check the signature, record, reply.
+
+A 2xx is sent only after the callback's event is committed; the reply carries its log
+position (``X-Calltrail-Position``) so a client can read its own writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from litestar import Response, route
+from litestar.handlers import HTTPRouteHandler
+
+from api.errors import AnyRequest, ApiError
+from api.forms import FormError, flatten, parse_form, require_call_uuid
+from api.responses import XML, Replies
+from api.signature import SignatureVerifier
+from domain.callbacks import Callback, CallbackKind
+from service.settings import Settings
+from service.writer import GroupCommitWriter
+
+log = logging.getLogger("calltrail.webhooks")
+
+ROUTES: dict[CallbackKind, list[str]] = {
+    CallbackKind.ANSWER: ["/plivo/answer", "/dialstatus/"],
+    CallbackKind.FALLBACK: ["/plivo/fallback"],
+    CallbackKind.RING: ["/plivo/ring"],
+    CallbackKind.HANGUP: ["/plivo/hangup"],
+    CallbackKind.DIAL_ACTION: ["/plivo/dial/action", "/dialstatus/action/"],
+    CallbackKind.DIAL_CALLBACK: ["/plivo/dial/callback"],
+}
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhooks:
+    """What the webhook handlers share: settings, the verifier, the writer, the replies."""
+
+    settings: Settings
+    verifier: SignatureVerifier | None  # None only with CALLTRAIL_INSECURE_SKIP_SIGNATURE=1
+    writer: GroupCommitWriter
+    replies: Replies
+
+    def reply_for(self, kind: CallbackKind) -> bytes:
+        """The XML body Plivo gets back for a callback of ``kind``."""
+        if kind in (CallbackKind.ANSWER, CallbackKind.FALLBACK):
+            return self.replies.answer
+        if kind is CallbackKind.DIAL_ACTION:
+            return self.replies.dial_action
+        return self.replies.ack
+
+    def signed_url(self, request: AnyRequest) -> str:
+        """The URL Plivo signed: the public base, the path as sent, and the raw query."""
+        base = self.settings.public_url
+        client = request.client.host if request.client else ""
+        forwarded = request.headers.get("x-forwarded-host")
+        if forwarded and client in self.settings.trusted_proxies:
+            scheme = request.headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+            prefix = base.split("://", 1)[1].partition("/")[2]
+            base = f"{scheme}://{forwarded.split(',')[0].strip()}" + (
+                f"/{prefix}" if prefix else ""
+            )
+        # raw_path keeps the path exactly as Plivo sent it (some servers include the query).
+        raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+        path = raw_path.partition(b"?")[0].decode("latin-1")
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        return base + path + (f"?{query}" if query else "")
+
+
+async def read_fields(request: AnyRequest) -> dict[str, list[str]]:
+    """The webhook's parameters: the form body for POST, the query string for GET."""
+    if request.method == "GET":
+        return parse_form(request.scope.get("query_string", b""))
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM:
+        raise ApiError(415, "unsupported_media_type", f"POST bodies must be {FORM}")
+    fields = parse_form(await request.body())
+    # Query parameters configured on the URL (``?tenant=x``) are kept too, body first.
+    for key, values in parse_form(request.scope.get("query_string", b"")).items():
+        fields.setdefault(key, values)
+    return fields
+
+
+def verify(hooks: Webhooks, request: AnyRequest, fields: dict[str, list[str]]) -> None:
+    """Reject (403) a request whose V3 signature does not match; log the URL that was checked."""
+    if hooks.verifier is None:
+        return
+    url = hooks.signed_url(request)
+    params = None if request.method == "GET" else fields
+    headers = request.headers
+    if hooks.verifier.verify(
+        request.method,
+        url,
+        params,
+        headers.get("x-plivo-signature-v3-nonce"),
+        headers.get("x-plivo-signature-v3"),
+        headers.get("x-plivo-signature-ma-v3"),
+    ):
+        return
+    log.warning(
+        "signature rejected: checked URL %s (set CALLTRAIL_PUBLIC_URL to what Plivo calls)", url
+    )
+    raise ApiError(403, "bad_signature", f"X-Plivo-Signature-V3 does not match for {url}")
+
+
+def handler_for(
+    kind: CallbackKind,
+) -> Callable[[AnyRequest], Awaitable[Response[bytes]]]:
+    """The request handler recording callbacks of ``kind``."""
+
+    async def receive(request: AnyRequest) -> Response[bytes]:
+        hooks: Webhooks = request.app.state.webhooks
+        try:
+            fields = await read_fields(request)
+            verify(hooks, request, fields)
+            params = flatten(fields)
+            require_call_uuid(params)
+        except FormError as error:
+            raise ApiError(400, "bad_form", str(error)) from None
+        callback = Callback.of(kind, params, datetime.now(UTC))
+        recorded = await asyncio.wrap_future(hooks.writer.submit(callback))
+        headers = {"X-Calltrail-Verdict": recorded.verdict.value}
+        if recorded.position is not None:
+            headers["X-Calltrail-Position"] = str(recorded.position)
+        return Response(hooks.reply_for(kind), media_type=XML, headers=headers)
+
+    return receive
+
+
+def webhook_handlers() -> list[HTTPRouteHandler]:
+    """One route handler per callback kind, on every path that kind is served at."""
+    return [
+        route(
+            ROUTES[kind], http_method=["GET", "POST"], status_code=200, name=f"webhook-{kind.value}"
+        )(handler_for(kind))
+        for kind in CallbackKind
+    ]

@@ -1,0 +1,124 @@
+"""Group commit: one writer thread saves many webhooks in one transaction.
+
+Every webhook request submits its callback and waits on a future; the writer takes what
+is queued (up to ``batch_max``, waiting at most ``batch_wait`` seconds to fill a batch),
+records the batch in one transaction, and resolves each future only after the commit.
+Throughput comes from sharing the commit's fsync, never from weaker durability.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from domain.callbacks import Callback
+from service.application import CallLog, Recorded
+
+_STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStats:
+    """One committed batch, for metrics: how many callbacks and how long the commit took."""
+
+    size: int
+    seconds: float
+
+
+class WriterStoppedError(RuntimeError):
+    """The writer is not running (the service is stopping): nothing was stored."""
+
+
+class GroupCommitWriter:
+    """The single writer of a process; ``submit`` is safe from any thread."""
+
+    def __init__(
+        self,
+        app: CallLog,
+        batch_max: int = 256,
+        batch_wait: float = 0.0,
+        on_batch: Callable[[BatchStats], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.batch_max = batch_max
+        self.batch_wait = batch_wait
+        self.on_batch = on_batch
+        self._queue: queue.SimpleQueue[tuple[Callback, Future[Recorded]] | object] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._running = False
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="calltrail-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish what is queued, then stop the thread."""
+        if self._thread is None:
+            return
+        self._running = False
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._thread = None
+
+    def submit(self, callback: Callback) -> Future[Recorded]:
+        """Queue ``callback``; the future resolves once it is committed (or fails)."""
+        future: Future[Recorded] = Future()
+        if not self._running:
+            future.set_exception(WriterStoppedError("the service is stopping"))
+            return future
+        self._queue.put((callback, future))
+        return future
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch, stopping = self._take()
+            if batch:
+                self._commit(batch)
+
+    def _take(self) -> tuple[list[tuple[Callback, Future[Recorded]]], bool]:
+        """Block for one item, then gather what else is queued, up to ``batch_max``."""
+        batch: list[tuple[Callback, Future[Recorded]]] = []
+        item = self._queue.get()
+        deadline = time.monotonic() + self.batch_wait
+        while item is not _STOP:
+            batch.append(item)  # type: ignore[arg-type]
+            if len(batch) >= self.batch_max:
+                return batch, False
+            try:
+                remaining = deadline - time.monotonic()
+                if remaining > 0:
+                    item = self._queue.get(timeout=remaining)
+                else:
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                return batch, False
+        return batch, True
+
+    def _commit(self, batch: list[tuple[Callback, Future[Recorded]]]) -> None:
+        started = time.perf_counter()
+        try:
+            results = self.app.record_batch([callback for callback, _ in batch])
+        except Exception:
+            self._commit_one_by_one(batch)
+        else:
+            for (_, future), result in zip(batch, results, strict=True):
+                future.set_result(result)
+        if self.on_batch is not None:
+            self.on_batch(BatchStats(len(batch), time.perf_counter() - started))
+
+    def _commit_one_by_one(self, batch: list[tuple[Callback, Future[Recorded]]]) -> None:
+        """After a failed batch: one bad item (or a store outage) fails only its own request."""
+        for callback, future in batch:
+            try:
+                future.set_result(self.app.record(callback))
+            except Exception as error:
+                future.set_exception(error)

@@ -24,14 +24,22 @@ Params = Mapping[str, Sequence[str]]
 _Query = tuple[tuple[str, Sequence[str]], ...]
 
 
-def _values(value: Sequence[str]) -> Sequence[str]:
-    # A bare ``str`` is itself a ``Sequence[str]``: the SDK signs it as one value, not as chars.
-    return (value,) if isinstance(value, str) else sorted(value)
+def _joined(params: Params, sep: str, glue: str) -> str:
+    """Every ``key + sep + value``, sorted by key then value, joined by ``glue`` as the SDK does.
 
-
-def _query_string(params: Params) -> str:
-    # Nested joins, as in the SDK, so a key with no values still yields an empty ``&`` item.
-    return "&".join("&".join(f"{key}={v}" for v in _values(params[key])) for key in sorted(params))
+    Nested joins as in the SDK, so a key with no values still adds an empty ``glue`` item.
+    """
+    parts = []
+    for key in sorted(params):
+        values = params[key]
+        # Hot path first (one value per field); it is right for a one-char ``str`` too.
+        if len(values) == 1:
+            parts.append(f"{key}{sep}{values[0]}")
+        elif isinstance(values, str):  # a ``Sequence[str]`` too: the SDK signs it as one value
+            parts.append(f"{key}{sep}{values}")
+        else:
+            parts.append(glue.join([f"{key}{sep}{value}" for value in sorted(values)]))
+    return glue.join(parts)
 
 
 @lru_cache(maxsize=256)
@@ -43,7 +51,7 @@ def _split_url(url: str) -> tuple[str, _Query, str]:
     parts = urlparse(url)
     base = urlunparse((parts.scheme, parts.netloc, parts.path, "", "", ""))
     query = tuple((k, tuple(v)) for k, v in parse_qs(parts.query, keep_blank_values=True).items())
-    return base, query, _query_string(dict(query))
+    return base, query, _joined(dict(query), "=", "&")
 
 
 def signed_string(method: str, url: str, params: Params | None, nonce: str) -> bytes:
@@ -58,11 +66,11 @@ def signed_string(method: str, url: str, params: Params | None, nonce: str) -> b
     if verb == "GET":
         merged: dict[str, Sequence[str]] = dict(params or {})
         merged.update(query)  # the URL's query wins over a same-named param, as in the SDK
-        string = _query_string(merged)
+        string = _joined(merged, "=", "&")
         signed = f"{base}?{string}" if string else base
     elif verb == "POST":
         if params:
-            body = "".join(f"{key}{v}" for key in sorted(params) for v in _values(params[key]))
+            body = _joined(params, "", "")
             signed = f"{base}?{query_string}{'.' if query_string else ''}{body}"
         else:
             signed = f"{base}?{query_string}" if query_string else base
@@ -102,11 +110,13 @@ class SignatureVerifier:
     __slots__ = ("_account", "_main")
 
     def __init__(self, auth_tokens: Sequence[str], main_auth_tokens: Sequence[str] = ()) -> None:
-        """Precompute one keyed HMAC per token; refuse to build with no token at all."""
+        """Precompute one keyed HMAC per token; refuse no token at all, or an empty one."""
         if isinstance(auth_tokens, str) or isinstance(main_auth_tokens, str):
             raise TypeError("auth tokens must be a sequence of tokens, not one string")
         if not auth_tokens and not main_auth_tokens:
             raise ValueError("SignatureVerifier needs at least one auth token")
+        if not all(auth_tokens) or not all(main_auth_tokens):
+            raise ValueError("an empty auth token would let anyone sign")
         self._account = _keys(auth_tokens)
         self._main = _keys(main_auth_tokens)
 

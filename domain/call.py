@@ -84,6 +84,8 @@ class Call(Aggregate):
         self.fingerprints: set[str] = set()
         self.late = 0
         self.conflicts = 0
+        self.rang_at: datetime | None = None
+        self.session_start = ""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Call:
         """A copy safe to mutate, made fast: every value held is immutable but the containers.
@@ -145,6 +147,11 @@ class Call(Aggregate):
         self.parties = better_parties(self.parties, kind, params)
         if kind is CallbackKind.HANGUP and self.hangup is None:
             self.hangup = hangup_report(params)
+        if kind is CallbackKind.RING:
+            # The earliest ring, whatever order the rings arrive in (post-dial delay).
+            if self.rang_at is None or event.timestamp < self.rang_at:
+                self.rang_at = event.timestamp
+            self.session_start = self.session_start or params.get("SessionStart", "").strip()
         self._evolve_legs(kind, event.fingerprint, params)
 
     def _evolve_legs(self, kind: CallbackKind, fingerprint: str, params: dict[str, str]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from urllib.parse import quote, urlparse
+from urllib.parse import parse_qsl, quote, urlparse
 
 import pytest
 from hypothesis import assume, given, settings
@@ -52,48 +52,26 @@ def check(method: str, url: str, params: Fields | None, header: str, token: str 
 
 # --- §5.4 worked examples --------------------------------------------------------------------
 
-VECTORS = [
-    pytest.param(
-        "POST",
-        "https://example.com/hangup/?b=2&a=1",
-        HANGUP_BODY,
-        NONCE,
-        "https://example.com/hangup/?a=1&b=2.CallStatuscompletedCallUUIDabc-123To14155551234",
-        "Ln4eTVZsiiW24AtqcsNu1TVjt2R5RO8bB/hIA2F2QNA=",
-        id="post-with-query",
-    ),
-    pytest.param(
-        "POST",
-        "https://example.com/hangup/",
-        HANGUP_BODY,
-        NONCE,
-        "https://example.com/hangup/?CallStatuscompletedCallUUIDabc-123To14155551234",
-        None,
-        id="post-without-query",
-    ),
-    pytest.param(
-        "GET",
-        "https://example.com/ring/?CallUUID=abc-123&CallStatus=ringing&To=14155551234",
-        None,
-        NONCE,
-        "https://example.com/ring/?CallStatus=ringing&CallUUID=abc-123&To=14155551234",
-        "xC74JUf+4bOxCM3z6jOMDreYbJiGf4KU5wPTJkO/oCo=",
-        id="get",
-    ),
-    pytest.param(
-        "POST",
-        "https://example.com/abcd?foo=bar",
-        DOCS_BODY,
-        "kjsdhfsd87sd7yisud2",
-        "https://example.com/abcd?foo=bar.CallUUID4vbcpem8-0u46-x1ha-9af1-438vc92bf374"
-        "Digits1234From+15551111111To+15555555555",
-        "Ug6FvQ3HEouDQkU6MBoCeTZ6ZgtrKFrogoEfmqhZ+No=",
-        id="plivo-docs",
-    ),
-]
+EX, DOCS_NONCE = "https://example.com", "kjsdhfsd87sd7yisud2"
+HANGUP_SIGNED = "CallStatuscompletedCallUUIDabc-123To14155551234"
+RING_QUERY = "CallUUID=abc-123&CallStatus=ringing&To=14155551234"
+DOCS_SIGNED = "CallUUID4vbcpem8-0u46-x1ha-9af1-438vc92bf374Digits1234From+15551111111To+15555555555"
+SIG_POST = "Ln4eTVZsiiW24AtqcsNu1TVjt2R5RO8bB/hIA2F2QNA="
+SIG_GET = "xC74JUf+4bOxCM3z6jOMDreYbJiGf4KU5wPTJkO/oCo="
+VECTORS = {  # id: (method, url, params, nonce, signed string without nonce, V3 or None)
+    "post-query": ("POST", f"{EX}/hangup/?b=2&a=1", HANGUP_BODY, NONCE,
+                   f"{EX}/hangup/?a=1&b=2.{HANGUP_SIGNED}", SIG_POST),
+    "post": ("POST", f"{EX}/hangup/", HANGUP_BODY, NONCE, f"{EX}/hangup/?{HANGUP_SIGNED}", None),
+    "get": ("GET", f"{EX}/ring/?{RING_QUERY}", None, NONCE,
+            f"{EX}/ring/?CallStatus=ringing&CallUUID=abc-123&To=14155551234", SIG_GET),
+    "docs": ("POST", f"{EX}/abcd?foo=bar", DOCS_BODY, DOCS_NONCE,
+             f"{EX}/abcd?foo=bar.{DOCS_SIGNED}", "Ug6FvQ3HEouDQkU6MBoCeTZ6ZgtrKFrogoEfmqhZ+No="),
+}  # fmt: skip
 
 
-@pytest.mark.parametrize(("method", "url", "params", "nonce", "string", "expected"), VECTORS)
+@pytest.mark.parametrize(
+    ("method", "url", "params", "nonce", "string", "expected"), VECTORS.values(), ids=VECTORS
+)
 def test_worked_examples(
     method: str, url: str, params: Fields | None, nonce: str, string: str, expected: str | None
 ) -> None:
@@ -108,11 +86,13 @@ def test_worked_examples(
 
 
 def test_worked_example_rejections() -> None:
-    url, sig = "https://example.com/hangup/?b=2&a=1", "Ln4eTVZsiiW24AtqcsNu1TVjt2R5RO8bB/hIA2F2QNA="
+    url, sig = f"{EX}/hangup/?b=2&a=1", SIG_POST
     assert check("POST", url, HANGUP_BODY, sig)
     assert not check("POST", url, HANGUP_BODY | {"CallStatus": ["busy"]}, sig)
     assert not check("POST", url.replace("https", "http"), HANGUP_BODY, sig)
     assert not check("POST", url.replace("/?", "?"), HANGUP_BODY, sig)
+    ring = dict(parse_qsl(RING_QUERY))
+    assert check("GET", f"{EX}/ring/?{RING_QUERY}", {k: [v] for k, v in ring.items()}, SIG_GET)
 
 
 @pytest.mark.parametrize(
@@ -155,6 +135,8 @@ def test_missing_parts_and_bad_method_are_rejected() -> None:
         signed_string("PUT", url, body, NONCE)
     with pytest.raises(ValueError, match="at least one"):
         SignatureVerifier([], [])
+    with pytest.raises(ValueError, match="empty"):
+        SignatureVerifier([TOKEN], [""])
     with pytest.raises(TypeError):
         SignatureVerifier(TOKEN, [])
 

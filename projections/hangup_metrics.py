@@ -1,0 +1,119 @@
+"""The hangup-metrics read model: counters by hour, direction, final status, cause code.
+
+A call counts once it has ended. Its contribution (one counter row for the call, one per
+B leg) is kept beside the counters, so a callback that arrives after the hangup and
+changes the call (a late answer, a leg's hangup) replaces the old contribution instead of
+counting the call twice: the counters always equal a fresh replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from domain.call import Call
+from domain.status import TERMINAL
+
+# Upper bounds (seconds) of the post-dial-delay histogram; Plivo times have 1 s resolution.
+PDD_BOUNDS: tuple[float, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, float("inf"))
+KEY_COLUMNS = ("scope", "bucket", "direction", "status", "cause_code", "cause_source")
+VALUE_COLUMNS = ("calls", "answered", "talk_seconds", *(f"pdd_{i}" for i in range(len(PDD_BOUNDS))))
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one call (scope ``call``) or one B leg (scope ``leg``) adds to one counter row."""
+
+    scope: str
+    bucket: str  # the hour, UTC, ISO 8601
+    direction: str
+    status: str
+    cause_code: str
+    cause_source: str
+    cause_name: str
+    answered: int
+    talk_seconds: int
+    pdd_index: int | None  # which PDD_BOUNDS bucket, if the call rang
+
+    def key(self) -> tuple[str, ...]:
+        """The counter row this contribution adds to."""
+        return (
+            self.scope,
+            self.bucket,
+            self.direction,
+            self.status,
+            self.cause_code,
+            self.cause_source,
+        )
+
+    def values(self, sign: int = 1) -> tuple[int, ...]:
+        """The amounts added to the row's counters (negated to take it back)."""
+        pdd = [0] * len(PDD_BOUNDS)
+        if self.pdd_index is not None:
+            pdd[self.pdd_index] = sign
+        return (sign, sign * self.answered, sign * self.talk_seconds, *pdd)
+
+
+def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, ...]:
+    """The call's counter rows: none until it has ended."""
+    if call.status not in TERMINAL or call.status is None:
+        return ()
+    hangup = call.hangup
+    bucket = hour_bucket(hangup.start_time if hangup else "", account_tz, call.created_on)
+    direction = call.parties.direction
+    talk = (hangup.duration or 0) if hangup and call.answered else 0
+    main = Contribution(
+        scope="call",
+        bucket=bucket,
+        direction=direction,
+        status=call.status.value,
+        cause_code=hangup.cause_code if hangup else "",
+        cause_source=hangup.source if hangup else "",
+        cause_name=hangup.cause_name if hangup else "",
+        answered=int(call.answered),
+        talk_seconds=talk,
+        pdd_index=pdd_index(call),
+    )
+    legs = tuple(
+        Contribution(
+            scope="leg",
+            bucket=bucket,
+            direction=direction,
+            status="answered" if leg.answered else "unanswered",
+            cause_code=leg.hangup_cause_code,
+            cause_source=leg.hangup_source,
+            cause_name=leg.hangup_cause_name or leg.hangup_cause,
+            answered=int(leg.answered),
+            talk_seconds=(leg.duration or 0) if leg.answered else 0,
+            pdd_index=None,
+        )
+        for leg in call.summary().legs
+    )
+    return (main, *legs)
+
+
+def hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
+    """The UTC hour of Plivo's ``StartTime`` (account-local), or of ``fallback`` if unreadable."""
+    try:
+        moment = datetime.strptime(local_time, "%Y-%m-%d %H:%M:%S").replace(tzinfo=account_tz)
+    except ValueError:
+        moment = fallback
+    hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return hour.isoformat()
+
+
+def pdd_index(call: Call) -> int | None:
+    """Post-dial delay: the first ring's arrival after ``SessionStart`` (UTC), bucketed.
+
+    Both ends are weak (arrival includes webhook latency), so this is approximate.
+    """
+    if call.rang_at is None or not call.session_start:
+        return None
+    try:
+        started = datetime.strptime(call.session_start, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    delay = (call.rang_at - started) / timedelta(seconds=1)
+    if delay < 0 or delay > 3600:
+        return None
+    return next(i for i, bound in enumerate(PDD_BOUNDS) if delay <= bound)

@@ -1,0 +1,101 @@
+"""The timeline read model: one row per call, one entry per recorded callback.
+
+Pure functions from events and folded calls to rows; ``views.py`` writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import msgspec
+
+from domain.call import Call
+
+_json = msgspec.json.Encoder()
+
+ENTRY_COLUMNS = (
+    "position",
+    "call_id",
+    "version",
+    "received_at",
+    "kind",
+    "event",
+    "reported_status",
+    "verdict",
+    "status_after",
+    "params",
+)
+CALL_COLUMNS = (
+    "call_id",
+    "call_uuid",
+    "first_position",
+    "last_position",
+    "first_seen",
+    "direction",
+    "from_number",
+    "to_number",
+    "status",
+    "answered",
+    "hangup_cause",
+    "hangup_cause_code",
+    "hangup_cause_name",
+    "hangup_source",
+    "duration",
+    "bill_duration",
+    "start_time",
+    "answer_time",
+    "end_time",
+    "legs",
+    "dials",
+    "late",
+    "conflicts",
+    "events",
+)
+
+
+def entry_row(event: Call.CallbackEvent, position: int) -> tuple[Any, ...]:
+    """The timeline entry of one recorded callback, at its position in the event log."""
+    return (
+        position,
+        str(event.originator_id),
+        event.originator_version,
+        event.timestamp.isoformat(),
+        event.kind,
+        type(event).__name__,
+        event.params.get("CallStatus", ""),
+        event.verdict,
+        event.status or "",
+        _json.encode(event.params).decode(),
+    )
+
+
+def call_row(call: Call, first_position: int, last_position: int) -> tuple[Any, ...]:
+    """The summary row of a call after the events up to ``last_position``."""
+    hangup = call.hangup
+    return (
+        str(call.id),
+        call.call_uuid,
+        first_position,
+        last_position,
+        call.created_on.isoformat(),
+        call.parties.direction,
+        call.parties.from_,
+        call.parties.to,
+        call.status.value if call.status else "",
+        int(call.answered),
+        hangup.cause if hangup else "",
+        hangup.cause_code if hangup else "",
+        hangup.cause_name if hangup else "",
+        hangup.source if hangup else "",
+        hangup.duration if hangup else None,
+        hangup.bill_duration if hangup else None,
+        hangup.start_time if hangup else "",
+        hangup.answer_time if hangup else "",
+        hangup.end_time if hangup else "",
+        _json.encode([asdict(leg) for leg in call.summary().legs]).decode(),
+        _json.encode([asdict(dial) for dial in call.summary().dials]).decode(),
+        call.late,
+        call.conflicts,
+        call.version,
+    )

@@ -1,0 +1,159 @@
+"""Timeline and metrics views on each store: content, exactly-once, rebuild, restart."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from domain.callbacks import CallbackKind
+from domain.status import TERMINAL, CallStatus
+from projections.runner import ViewRunner
+from projections.views import Batch
+from service.application import CallLog
+from tests.factories import CallSpec, cb, inbound, outbound
+from tests.projections.conftest import Views
+
+Runner = Callable[[], ViewRunner]
+
+
+def mixed_calls(seed: int = 7) -> list[CallSpec]:
+    rng = random.Random(seed)
+    specs = [outbound(s, losers=rng.randint(0, 2)) for s in sorted(TERMINAL)]
+    specs += [inbound(answered=True, losers=1), inbound(answered=False)]
+    return specs
+
+
+def record_shuffled(call_log: CallLog, specs: list[CallSpec], seed: int = 3) -> None:
+    callbacks = [c for spec in specs for c in spec.callbacks]
+    random.Random(seed).shuffle(callbacks)
+    for callback in callbacks:
+        call_log.record(callback)
+
+
+def test_timeline_entries_keep_log_order_and_mark_late_and_conflicting_callbacks(
+    call_log: CallLog, runner: Runner, open_views: Views
+) -> None:
+    busy = outbound(CallStatus.BUSY)
+    ring, hangup = busy.callbacks
+    conflicting = dict(hangup.params) | {"CallStatus": "failed", "HangupCauseCode": "2000"}
+    for callback in [hangup, ring, cb(CallbackKind.HANGUP, conflicting), hangup]:
+        call_log.record(callback)
+    runner().catch_up()
+    timeline = open_views()[0]
+    entries = timeline.rows(
+        "SELECT position, kind, verdict, status_after, params FROM {p}entries ORDER BY position"
+    )
+    assert [(e["kind"], e["verdict"], e["status_after"]) for e in entries] == [
+        ("hangup", "advanced", "busy"),
+        ("ring", "late", "busy"),
+        ("hangup", "conflict", "busy"),
+    ]
+    assert json.loads(entries[0]["params"]) == dict(hangup.params)
+    call = timeline.rows("SELECT * FROM {p}calls")[0]
+    assert (call["status"], call["late"], call["conflicts"], call["events"]) == ("busy", 1, 1, 4)
+
+
+def test_metrics_count_each_ended_call_once_by_cause_code(
+    call_log: CallLog, runner: Runner, open_views: Views
+) -> None:
+    specs = mixed_calls()
+    record_shuffled(call_log, specs)
+    runner().catch_up()
+    rows = open_views()[1].rows("SELECT * FROM {p}counters WHERE scope = 'call'")
+    by_code: dict[str, int] = {}
+    for row in rows:
+        by_code[row["cause_code"]] = by_code.get(row["cause_code"], 0) + row["calls"]
+    expected: dict[str, int] = {}
+    for spec in specs:
+        expected[spec.cause_code] = expected.get(spec.cause_code, 0) + 1
+    assert by_code == expected
+    answered = sum(row["answered"] for row in rows)
+    assert answered == sum(spec.answered for spec in specs)
+    assert sum(row["talk_seconds"] for row in rows) == sum(s.duration for s in specs)
+
+
+def test_a_late_answer_after_the_hangup_moves_the_call_between_counters(
+    call_log: CallLog, runner: Runner, open_views: Views
+) -> None:
+    spec = outbound(CallStatus.COMPLETED)
+    answer = next(c for c in spec.callbacks if c.kind is CallbackKind.ANSWER)
+    hangup = dict(spec.callbacks[-1].params) | {"AnswerTime": "", "Duration": "0"}
+    call_log.record(cb(CallbackKind.HANGUP, hangup))
+    live = runner()
+    live.catch_up()
+    metrics = open_views()[1]
+    assert metrics.rows("SELECT answered FROM {p}counters")[0]["answered"] == 0
+    call_log.record(answer)  # late, but it proves the call was answered
+    live.catch_up()
+    rows = metrics.rows("SELECT calls, answered FROM {p}counters")
+    assert [(r["calls"], r["answered"]) for r in rows] == [(1, 1)]
+
+
+def test_incremental_views_equal_a_full_rebuild(
+    call_log: CallLog, runner: Runner, open_views: Views
+) -> None:
+    specs = mixed_calls(seed=11)
+    callbacks = [c for spec in specs for c in spec.callbacks]
+    random.Random(5).shuffle(callbacks)
+    live = runner()
+    live.batch_size = 3
+    for callback in callbacks:
+        call_log.record(callback)
+        live.run_once()
+    live.catch_up()
+    incremental = [view.dump() for view in live.views]
+    for view in open_views():
+        view.reset()
+    rebuilt = runner()
+    assert rebuilt.positions() == [0, 0]
+    rebuilt.catch_up()
+    assert [view.dump() for view in rebuilt.views] == incremental
+
+
+class CrashedError(Exception):
+    """Stands for the process dying in the middle of a view transaction."""
+
+
+def crash_after_rows(view: Any) -> None:
+    original = view.track
+
+    def track(cursor: Any, tracking: Tracking) -> None:
+        view.track = original  # crash once, mid-transaction, after the rows were written
+        raise CrashedError
+
+    view.track = track
+
+
+def test_a_runner_that_dies_mid_batch_resumes_exactly_once(
+    call_log: CallLog, runner: Runner, open_views: Views
+) -> None:
+    specs = mixed_calls(seed=13)
+    record_shuffled(call_log, specs[:4])
+    first = runner()
+    first.catch_up()
+    record_shuffled(call_log, specs[4:])
+    crashing = runner()
+    crash_after_rows(crashing.views[1])
+    with pytest.raises(CrashedError):
+        crashing.catch_up()
+    restarted = runner()  # catch-up after restart, from each view's own position
+    restarted.catch_up()
+    resumed = [view.dump() for view in restarted.views]
+    for view in open_views():
+        view.reset()
+    fresh = runner()
+    fresh.catch_up()
+    assert [view.dump() for view in fresh.views] == resumed
+
+
+def test_tracking_refuses_to_apply_the_same_position_twice(open_views: Views) -> None:
+    timeline = open_views()[0]
+    timeline.write(Batch(), Tracking("CallLog", 5))
+    with pytest.raises(Exception, match="tracking"):
+        timeline.write(Batch(), Tracking("CallLog", 5))
+    assert timeline.max_tracking_id("CallLog") == 5

@@ -72,17 +72,26 @@ class Webhooks:
 
 
 async def read_fields(request: AnyRequest) -> dict[str, list[str]]:
-    """The webhook's parameters: the form body for POST, the query string for GET."""
+    """The signed parameters: the form body for POST, the query string for GET."""
     if request.method == "GET":
         return parse_form(request.scope.get("query_string", b""))
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM:
         raise ApiError(415, "unsupported_media_type", f"POST bodies must be {FORM}")
-    fields = parse_form(await request.body())
-    # Query parameters configured on the URL (``?tenant=x``) are kept too, body first.
-    for key, values in parse_form(request.scope.get("query_string", b"")).items():
-        fields.setdefault(key, values)
-    return fields
+    return parse_form(await request.body())
+
+
+def with_query(request: AnyRequest, fields: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Add parameters configured on a POST URL (``?tenant=x``) to the body's, body first.
+
+    Only after verification: Plivo signs a POST's query apart from its body.
+    """
+    if request.method == "GET" or not request.scope.get("query_string"):
+        return fields
+    merged = dict(fields)
+    for key, values in parse_form(request.scope["query_string"]).items():
+        merged.setdefault(key, values)
+    return merged
 
 
 def verify(hooks: Webhooks, request: AnyRequest, fields: dict[str, list[str]]) -> None:
@@ -117,7 +126,7 @@ def handler_for(
         try:
             fields = await read_fields(request)
             verify(hooks, request, fields)
-            params = flatten(fields)
+            params = flatten(with_query(request, fields))
             require_call_uuid(params)
         except FormError as error:
             raise ApiError(400, "bad_form", str(error)) from None

@@ -113,6 +113,16 @@ def test_blank_and_unknown_fields_are_stored_verbatim(
     assert last.params == sent  # type: ignore[attr-defined]
 
 
+def test_a_query_configured_on_a_post_url_is_signed_apart_and_kept(
+    sender: PlivoSender, call_log: CallLog
+) -> None:
+    call_uuid = new_uuid()
+    response = sender.send("/plivo/ring?tenant=acme", ring(call_uuid))
+    assert response.status_code == 200, response.text
+    event = list(call_log.repository.event_store.get(call_log.call(call_uuid).id))[-1]
+    assert event.params["tenant"] == "acme"  # type: ignore[attr-defined]
+
+
 def test_repeated_keys_keep_every_value(sender: PlivoSender, call_log: CallLog) -> None:
     call_uuid = new_uuid()
     response = sender.send("/plivo/ring", ring(call_uuid) | {"Digits": ["1", "2"]})

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from litestar import Litestar, get
 
@@ -12,7 +13,8 @@ from api.errors import EXCEPTION_HANDLERS
 from api.responses import Replies
 from api.signature import SignatureVerifier
 from api.webhooks import Webhooks, webhook_handlers
-from service.bootstrap import check_security, open_call_log
+from projections.runner import ViewRunner
+from service.bootstrap import check_security, open_call_log, projection_runner
 from service.settings import Settings
 from service.writer import GroupCommitWriter
 
@@ -23,6 +25,24 @@ log = logging.getLogger("calltrail")
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
+
+
+@contextmanager
+def embedded_projections(runner: ViewRunner | None) -> Iterator[None]:
+    """Keep the views up to date in a thread of this process while it serves."""
+    if runner is None:
+        yield
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.follow, args=(stop,), name="calltrail-views")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        runner.wake.set()
+        thread.join()
+        runner.app.close()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -36,15 +56,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         call_log = open_call_log(settings.database)
-        writer = GroupCommitWriter(call_log, settings.batch_max, settings.batch_wait_ms / 1000)
+        runner = projection_runner(settings) if settings.embedded_projections else None
+        writer = GroupCommitWriter(
+            call_log,
+            settings.batch_max,
+            settings.batch_wait_ms / 1000,
+            on_batch=(lambda _: runner.wake.set()) if runner else None,
+        )
         verifier = None
         if not settings.insecure_skip_signature:
             verifier = SignatureVerifier(settings.auth_tokens, settings.main_auth_tokens)
         app.state.webhooks = Webhooks(settings, verifier, writer, Replies.from_settings(settings))
         app.state.call_log = call_log
+        app.state.runner = runner
         writer.start()
         try:
-            yield
+            with embedded_projections(runner):
+                yield
         finally:
             writer.stop()
             call_log.close()

@@ -94,12 +94,23 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
 
 def hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
     """The UTC hour of Plivo's ``StartTime`` (account-local), or of ``fallback`` if unreadable."""
-    try:
-        moment = datetime.strptime(local_time, "%Y-%m-%d %H:%M:%S").replace(tzinfo=account_tz)
-    except ValueError:
-        moment = fallback
+    moment = _plivo_time(local_time, account_tz) or fallback
     hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return hour.isoformat()
+
+
+def _plivo_time(text: str, zone: tzinfo) -> datetime | None:
+    """``YYYY-MM-DD HH:MM:SS[.ffffff]`` in ``zone``; sliced by hand, strptime dominated replays."""
+    try:
+        whole, _, fraction = text.partition(".")
+        if len(whole) != 19 or whole[4] != "-" or whole[10] != " " or whole[13] != ":":
+            return None
+        parts = (whole[0:4], whole[5:7], whole[8:10], whole[11:13], whole[14:16], whole[17:19])
+        micros = int(fraction.ljust(6, "0")[:6]) if fraction else 0
+        year, month, day, hour, minute, second = (int(p) for p in parts)
+        return datetime(year, month, day, hour, minute, second, micros, tzinfo=zone)
+    except ValueError:
+        return None
 
 
 def pdd_index(call: Call) -> int | None:
@@ -109,9 +120,8 @@ def pdd_index(call: Call) -> int | None:
     """
     if call.rang_at is None or not call.session_start:
         return None
-    try:
-        started = datetime.strptime(call.session_start, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
-    except ValueError:
+    started = _plivo_time(call.session_start, UTC)
+    if started is None:
         return None
     delay = (call.rang_at - started) / timedelta(seconds=1)
     if delay < 0 or delay > 3600:

@@ -5,12 +5,12 @@ Pure functions from events and folded calls to rows; ``views.py`` writes them.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import msgspec
 
 from domain.call import Call
+from domain.legs import Leg
 
 _json = msgspec.json.Encoder()
 
@@ -54,11 +54,15 @@ CALL_COLUMNS = (
 )
 
 
-def entry_row(event: Call.CallbackEvent, position: int) -> tuple[Any, ...]:
+def _by_uuid(leg: Leg) -> str:
+    return leg.uuid
+
+
+def entry_row(event: Call.CallbackEvent, position: int, call_id: str) -> tuple[Any, ...]:
     """The timeline entry of one recorded callback, at its position in the event log."""
     return (
         position,
-        str(event.originator_id),
+        call_id,
         event.originator_version,
         event.timestamp.isoformat(),
         event.kind,
@@ -70,14 +74,14 @@ def entry_row(event: Call.CallbackEvent, position: int) -> tuple[Any, ...]:
     )
 
 
-def call_row(call: Call, first_position: int, last_position: int) -> tuple[Any, ...]:
-    """The summary row of a call after the events up to ``last_position``."""
+def call_row(call: Call, call_id: str, first: int, last: int) -> tuple[Any, ...]:
+    """The summary row of a call after the events up to position ``last``."""
     hangup = call.hangup
     return (
-        str(call.id),
+        call_id,
         call.call_uuid,
-        first_position,
-        last_position,
+        first,
+        last,
         call.created_on.isoformat(),
         call.parties.direction,
         call.parties.from_,
@@ -93,8 +97,8 @@ def call_row(call: Call, first_position: int, last_position: int) -> tuple[Any, 
         hangup.start_time if hangup else "",
         hangup.answer_time if hangup else "",
         hangup.end_time if hangup else "",
-        _json.encode([asdict(leg) for leg in call.summary().legs]).decode(),
-        _json.encode([asdict(dial) for dial in call.summary().dials]).decode(),
+        _json.encode(sorted(call.legs.values(), key=_by_uuid)).decode(),
+        _json.encode(sorted(call.dials.values(), key=repr)).decode(),
         call.late,
         call.conflicts,
         call.version,

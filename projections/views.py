@@ -25,16 +25,16 @@ from projections.timeline import CALL_COLUMNS, ENTRY_COLUMNS, call_row, entry_ro
 class Batch:
     """Events of one read from the log, folded: entries in order, each call's latest state."""
 
+    with_entries: bool = True
     entries: list[tuple[Any, ...]] = field(default_factory=list)
     calls: dict[str, tuple[Call, int, int]] = field(default_factory=dict)  # id → call, first, last
 
-    def add(self, event: Any, call: Call, position: int) -> None:
-        """Take one event at ``position`` and the call as it stands after it."""
-        if isinstance(event, Call.CallbackEvent):
-            self.entries.append(entry_row(event, position))
-        key = str(call.id)
-        first = self.calls[key][1] if key in self.calls else position
-        self.calls[key] = (call, first, position)
+    def add(self, event: Any, call: Call, position: int, key: str) -> None:
+        """Take one event at ``position`` and the call (id ``key``) as it stands after it."""
+        if self.with_entries and isinstance(event, Call.CallbackEvent):
+            self.entries.append(entry_row(event, position, key))
+        known = self.calls.get(key)
+        self.calls[key] = (call, known[1] if known else position, position)
 
 
 class Cursor(Protocol):
@@ -68,6 +68,7 @@ class SqlView:
         raise NotImplementedError
 
     tables: tuple[str, ...] = ()
+    needs_entries = False  # whether batches must carry a timeline entry per event
 
     def table_statements(self) -> list[str]:
         """CREATE statements of this view's own tables."""
@@ -132,6 +133,7 @@ class TimelineSql(SqlView):
     """The timeline view: ``calls`` (one row per call) and ``entries`` (one per callback)."""
 
     tables = ("calls", "entries")
+    needs_entries = True
 
     def table_statements(self) -> list[str]:
         """The timeline's tables and indexes."""
@@ -159,7 +161,9 @@ class TimelineSql(SqlView):
         with self.transaction(commit=True) as cursor:
             if batch.entries:
                 cursor.executemany(self.sql(insert), batch.entries)
-            rows = [call_row(call, first, last) for call, first, last in batch.calls.values()]
+            rows = [
+                call_row(call, key, first, last) for key, (call, first, last) in batch.calls.items()
+            ]
             if rows:
                 cursor.executemany(self.sql(upsert), rows)
             self.track(cursor, tracking)

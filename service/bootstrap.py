@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from projections.runner import VIEW_NAMES, ViewRunner, open_view
 from service.application import CallLog
 from service.persistence import Database, parse_database_url
 from service.settings import Settings, SettingsError
@@ -31,3 +33,17 @@ def check_security(settings: Settings) -> None:
             "CALLTRAIL_AUTH_TOKEN is not set: set it to your Plivo auth token "
             "(or CALLTRAIL_INSECURE_SKIP_SIGNATURE=1 for unsigned local testing)"
         )
+
+
+def open_views(settings: Settings, names: tuple[str, ...] = VIEW_NAMES) -> list[Any]:
+    """The read-model views ``names`` on the settings' store."""
+    database = settings.database
+    return [
+        open_view(name, database.eventsourcing_env(name), settings.account_timezone)
+        for name in names
+    ]
+
+
+def projection_runner(settings: Settings, names: tuple[str, ...] = VIEW_NAMES) -> ViewRunner:
+    """A runner keeping ``names`` up to date, reading the log through its own application."""
+    return ViewRunner(open_call_log(settings.database), open_views(settings, names))

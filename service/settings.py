@@ -44,6 +44,7 @@ class Settings:
     mask_numbers: bool
     batch_max: int
     batch_wait_ms: float
+    embedded_projections: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +69,7 @@ class Settings:
             mask_numbers=reader.flag("MASK_NUMBERS"),
             batch_max=reader.integer("BATCH_MAX", 256, 1, 10_000),
             batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
+            embedded_projections=reader.choice("PROJECTIONS", ("embedded", "off")) == "embedded",
         )
         if reader.errors:
             raise SettingsError("invalid settings:\n  " + "\n  ".join(reader.errors))
@@ -92,6 +94,13 @@ class _Reader:
         if value not in {"0", "1", "true", "false", "yes", "no", ""}:
             self.errors.append(f"CALLTRAIL_{name}={value!r}: expected 1/0, true/false or yes/no")
         return value in {"1", "true", "yes"}
+
+    def choice(self, name: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(name, allowed[0]).lower() or allowed[0]
+        if value not in allowed:
+            self.errors.append(f"CALLTRAIL_{name}={value!r}: expected one of {', '.join(allowed)}")
+            return allowed[0]
+        return value
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.text(name, str(default)) or str(default)

@@ -1,0 +1,115 @@
+"""Replay speed: ``calltrail rebuild all`` against a raw scan-and-decode of the same log.
+
+Generates a SQLite event log of realistic simulated calls (``BENCH_EVENTS``, default
+1,000,000 events), then in the same run times (a) a raw ``SELECT`` of every stored event
+with msgspec decoding of its state, the floor any replay pays, and (b) the real
+``calltrail rebuild all`` command in its own process, reporting its peak RSS.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import msgspec
+
+from domain.call import Call
+from domain.status import CallStatus
+from service.bootstrap import open_call_log
+from tests.factories import CallSpec, inbound, outbound
+
+SHAPES: list[Callable[[], CallSpec]] = [
+    lambda: outbound(CallStatus.COMPLETED, losers=1),
+    lambda: outbound(CallStatus.BUSY),
+    lambda: inbound(answered=True),
+    lambda: outbound(CallStatus.NO_ANSWER),
+    lambda: outbound(CallStatus.COMPLETED, dial_answered=False),
+    lambda: inbound(answered=False),
+]
+
+
+def calls(target_events: int) -> Iterator[list[Call]]:
+    """Chunks of folded calls whose pending events add up to ``target_events``."""
+    made = 0
+    chunk: list[Call] = []
+    while made < target_events:
+        spec = SHAPES[made % len(SHAPES)]()
+        call = Call.register(spec.call_uuid, spec.callbacks[0].received_at)
+        for callback in spec.callbacks:
+            call.receive(callback)
+        made += len(call.pending_events)
+        chunk.append(call)
+        if len(chunk) == 2000:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def generate(url: str, target_events: int) -> int:
+    """Write the log through the application (one transaction per chunk of calls)."""
+    app = open_call_log(url)
+    for chunk in calls(target_events):
+        app.save(*chunk)
+    total = app.recorder.max_notification_id() or 0
+    app.close()
+    return total
+
+
+def raw_scan(path: Path) -> tuple[int, float]:
+    """Events per second of a bare SELECT plus msgspec decoding of every state."""
+    decode = msgspec.json.Decoder().decode
+    started = time.perf_counter()
+    count = 0
+    with sqlite3.connect(path) as conn:
+        for _, _, _, state in conn.execute(
+            "SELECT originator_id, originator_version, topic, state FROM stored_events"
+            " ORDER BY rowid"
+        ):
+            decode(state)
+            count += 1
+    return count, count / (time.perf_counter() - started)
+
+
+def rebuild(url: str) -> tuple[float, int]:
+    """Run ``calltrail rebuild all``; return its wall seconds and peak RSS in MiB."""
+    env = dict(os.environ) | {"CALLTRAIL_DATABASE_URL": url}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "service.cli", "rebuild", "all"],
+        env=env,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, peak_kib // 1024
+
+
+def main() -> None:
+    """Generate the log, then time the raw scan and the rebuild in the same run."""
+    target = int(os.environ.get("BENCH_EVENTS", "1000000"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "replay.db"
+        url = f"sqlite:///{path}"
+        started = time.perf_counter()
+        total = generate(url, target)
+        print(f"generated {total:,} events in {time.perf_counter() - started:.0f} s")
+        count, raw_rate = raw_scan(path)
+        seconds, peak_mib = rebuild(url)
+        rate = total / seconds
+        print(f"raw SELECT + msgspec decode: {raw_rate:12,.0f} events/s ({count:,} events)")
+        print(f"calltrail rebuild all:       {rate:12,.0f} events/s ({seconds:.1f} s)")
+        print(f"ratio rebuild/raw:           {rate / raw_rate:12.2f}  (goal >= 0.25)")
+        print(f"rebuild peak RSS:            {peak_mib:9,d} MiB")
+
+
+if __name__ == "__main__":
+    main()

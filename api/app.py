@@ -42,7 +42,7 @@ def embedded_projections(runner: ViewRunner | None) -> Iterator[None]:
         stop.set()
         runner.wake.set()
         thread.join()
-        runner.app.close()
+        runner.close()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

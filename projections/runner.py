@@ -92,6 +92,12 @@ class ViewRunner:
         assert isinstance(call, Call)
         return call
 
+    def close(self) -> None:
+        """Close the runner's application and views."""
+        self.app.close()
+        for view in self.views:
+            view.close()
+
     def positions(self) -> list[int]:
         """Each view's tracking position (0 before the first event)."""
         return [view.max_tracking_id(self.app.name) or 0 for view in self.views]  # type: ignore[attr-defined]

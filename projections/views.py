@@ -97,6 +97,10 @@ class SqlView:
         """Write a batch's rows and its tracking position in one transaction."""
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Close the view's connections."""
+        self.datastore.close()  # type: ignore[attr-defined]
+
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Mapping[str, Any]]:
         """Run a query on this view; rows as mappings."""
         with self.transaction(commit=False) as cursor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,19 +16,42 @@ Views = Callable[[], list[Any]]
 
 
 @pytest.fixture
-def call_log(database_url: str) -> CallLog:
+def call_log(database_url: str) -> Iterator[CallLog]:
     """The event store the views are built from."""
-    return open_call_log(database_url)
+    app = open_call_log(database_url)
+    yield app
+    app.close()
 
 
 @pytest.fixture
-def open_views(database_url: str) -> Views:
+def opened() -> Iterator[list[Any]]:
+    """Everything a test opened, closed afterwards (PostgreSQL connections are finite)."""
+    things: list[Any] = []
+    yield things
+    for thing in things:
+        thing.close()
+
+
+@pytest.fixture
+def open_views(database_url: str, opened: list[Any]) -> Views:
     """Open (or reopen) the timeline and metrics views on the same store."""
     database = parse_database_url(database_url)
-    return lambda: [open_view(n, database.eventsourcing_env(n)) for n in ("timeline", "metrics")]
+
+    def views() -> list[Any]:
+        made = [open_view(n, database.eventsourcing_env(n)) for n in ("timeline", "metrics")]
+        opened.extend(made)
+        return made
+
+    return views
 
 
 @pytest.fixture
-def runner(database_url: str, open_views: Views) -> Callable[[], ViewRunner]:
+def runner(database_url: str, open_views: Views, opened: list[Any]) -> Callable[[], ViewRunner]:
     """A fresh runner (its own application instance), as after a process restart."""
-    return lambda: ViewRunner(open_call_log(database_url), open_views())
+
+    def make() -> ViewRunner:
+        app = open_call_log(database_url)
+        opened.append(app)
+        return ViewRunner(app, open_views())
+
+    return make

@@ -8,13 +8,15 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from litestar import Litestar, get
+from litestar.openapi import OpenAPIConfig
 
 from api.errors import EXCEPTION_HANDLERS
+from api.reads import read_api
 from api.responses import Replies
 from api.signature import SignatureVerifier
 from api.webhooks import Webhooks, webhook_handlers
 from projections.runner import ViewRunner
-from service.bootstrap import check_security, open_call_log, projection_runner
+from service.bootstrap import check_security, open_call_log, open_views, projection_runner
 from service.settings import Settings
 from service.writer import GroupCommitWriter
 
@@ -69,6 +71,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.webhooks = Webhooks(settings, verifier, writer, Replies.from_settings(settings))
         app.state.call_log = call_log
         app.state.runner = runner
+        app.state.settings = settings
+        views = open_views(settings)
+        app.state.views = dict(zip(("timeline", "metrics"), views, strict=True))
         writer.start()
         try:
             with embedded_projections(runner):
@@ -76,9 +81,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             writer.stop()
             call_log.close()
+            for view in views:
+                view.close()
 
     return Litestar(
-        route_handlers=[healthz, *webhook_handlers()],
+        route_handlers=[healthz, *webhook_handlers(), read_api],
+        openapi_config=OpenAPIConfig(title="calltrail", version="0.1.0", path="/schema"),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,

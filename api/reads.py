@@ -1,0 +1,322 @@
+"""The read API under ``/v1``: calls, timelines, hangup-cause metrics, KPIs, raw events.
+
+Every response carries the log position its view reflects (body ``position`` and header
+``X-Calltrail-Position``); ``min_position`` waits, bounded, for the view to reach a
+position, so a client reads its own writes without sleeping. Bearer keys from
+``CALLTRAIL_API_KEYS`` guard it all.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Router, get
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from api.errors import ApiError
+from api.schemas import (
+    CallOut,
+    CallPage,
+    CallResponse,
+    CauseRow,
+    DialOut,
+    EntryOut,
+    EventOut,
+    EventPage,
+    HangupCauses,
+    KpiOut,
+    KpiReport,
+    LegOut,
+    TimelineResponse,
+)
+from domain.hangup_causes import lookup
+from projections.hangup_metrics import PDD_BOUNDS
+from projections.queries import (
+    CallFilter,
+    metric_counters,
+    timeline_call,
+    timeline_calls,
+    timeline_entries,
+)
+from projections.ratios import CounterRow, Kpis, kpis
+
+WAIT_SECONDS = 5.0
+MinPosition = Annotated[
+    int | None,
+    QueryParameter(ge=0, description="wait (up to 5 s) until the view reaches this position"),
+]
+_legs = msgspec.json.Decoder(list[LegOut])
+_dials = msgspec.json.Decoder(list[DialOut])
+_params = msgspec.json.Decoder(dict[str, str])
+_state = msgspec.json.Decoder(dict[str, Any])
+
+
+def require_api_key(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """401 unless ``Authorization: Bearer <key>`` holds one of the configured keys."""
+    keys: tuple[str, ...] = connection.app.state.settings.api_keys
+    scheme, _sep, given = connection.headers.get("authorization", "").partition(" ")
+    supplied = given.strip().encode()
+    matched = False
+    for key in keys:  # every key compared, in constant time
+        matched |= hmac.compare_digest(key.encode(), supplied)
+    if scheme.lower() != "bearer" or not matched:
+        raise NotAuthorizedException("a valid 'Authorization: Bearer <key>' header is required")
+
+
+def view_at(request: Request[Any, Any, Any], name: str, min_position: int | None) -> Any:
+    """The view ``name``, once it reflects at least ``min_position`` (else 503)."""
+    view = request.app.state.views[name]
+    if min_position:
+        try:
+            view.wait("CallLog", min_position, timeout=WAIT_SECONDS)
+        except TimeoutError:
+            raise ApiError(
+                503, "view_behind", f"the {name} view has not reached {min_position} yet"
+            ) from None
+    return view
+
+
+def position(view: Any) -> int:
+    """The last log position the view has applied."""
+    return int(view.max_tracking_id("CallLog") or 0)
+
+
+def mask(number: str, on: bool) -> str:
+    """Hide all but the last four characters of a number when masking is on."""
+    return number if not on or len(number) <= 4 else "•" * (len(number) - 4) + number[-4:]
+
+
+def call_out(row: Any, masked: bool) -> CallOut:
+    """A timeline ``calls`` row as the API shows it."""
+    return CallOut(
+        call_uuid=row["call_uuid"],
+        first_seen=row["first_seen"],
+        direction=row["direction"],
+        from_number=mask(row["from_number"], masked),
+        to_number=mask(row["to_number"], masked),
+        status=row["status"],
+        answered=bool(row["answered"]),
+        hangup_cause=row["hangup_cause"],
+        hangup_cause_code=row["hangup_cause_code"],
+        hangup_cause_name=row["hangup_cause_name"],
+        hangup_source=row["hangup_source"],
+        duration=row["duration"],
+        bill_duration=row["bill_duration"],
+        start_time=row["start_time"],
+        answer_time=row["answer_time"],
+        end_time=row["end_time"],
+        legs=_legs.decode(row["legs"]),
+        dials=_dials.decode(row["dials"]),
+        late=row["late"],
+        conflicts=row["conflicts"],
+        events=row["events"],
+        cursor=row["first_position"],
+    )
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """A bound as an aware UTC datetime (naive input is taken as UTC)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def stamp(moment: datetime | None) -> str | None:
+    """The view's ISO format for times (UTC, microseconds)."""
+    found = utc(moment)
+    return None if found is None else found.isoformat(timespec="microseconds")
+
+
+@get("/calls", sync_to_thread=True)
+def list_calls(
+    request: Request[Any, Any, Any],
+    status: FromQuery[str | None] = None,
+    direction: FromQuery[str | None] = None,
+    hangup_cause_code: FromQuery[str | None] = None,
+    from_number: Annotated[str | None, QueryParameter(name="from")] = None,
+    to_number: Annotated[str | None, QueryParameter(name="to")] = None,
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    cursor: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    min_position: MinPosition = None,
+) -> CallPage:
+    """Calls in the order calltrail first saw them, filtered; cursor-paginated."""
+    view = view_at(request, "timeline", min_position)
+    seen_at = position(view)
+    where = CallFilter(
+        status, direction, hangup_cause_code, from_number, to_number, stamp(since), stamp(until)
+    )
+    rows = timeline_calls(view, where, cursor, limit)
+    masked = request.app.state.settings.mask_numbers
+    items = [call_out(row, masked) for row in rows]
+    next_cursor = items[-1].cursor if len(items) == limit else None
+    return CallPage(items=items, next_cursor=next_cursor, position=seen_at)
+
+
+def find_call(request: Request[Any, Any, Any], call_uuid: str, min_position: int | None) -> Any:
+    view = view_at(request, "timeline", min_position)
+    row = timeline_call(view, call_uuid)
+    if row is None:
+        raise ApiError(404, "unknown_call", f"no call {call_uuid!r} in the timeline")
+    return view, row
+
+
+@get("/calls/{call_uuid:str}", sync_to_thread=True)
+def get_call(
+    request: Request[Any, Any, Any], call_uuid: FromPath[str], min_position: MinPosition = None
+) -> CallResponse:
+    """One call's current state."""
+    view, row = find_call(request, call_uuid, min_position)
+    masked = request.app.state.settings.mask_numbers
+    return CallResponse(call=call_out(row, masked), position=position(view))
+
+
+@get("/calls/{call_uuid:str}/timeline", sync_to_thread=True)
+def get_timeline(
+    request: Request[Any, Any, Any], call_uuid: FromPath[str], min_position: MinPosition = None
+) -> TimelineResponse:
+    """Every callback recorded for a call, in log order, with verdicts and verbatim params."""
+    view, row = find_call(request, call_uuid, min_position)
+    masked = request.app.state.settings.mask_numbers
+    entries = []
+    for entry in timeline_entries(view, row["call_id"]):
+        params = _params.decode(entry["params"])
+        if masked:
+            params |= {k: mask(params[k], True) for k in ("From", "To") if k in params}
+        entries.append(
+            EntryOut(
+                position=entry["position"],
+                received_at=entry["received_at"],
+                kind=entry["kind"],
+                event=entry["event"],
+                reported_status=entry["reported_status"],
+                verdict=entry["verdict"],
+                status_after=entry["status_after"],
+                params=params,
+            )
+        )
+    return TimelineResponse(call=call_out(row, masked), entries=entries, position=position(view))
+
+
+def hour_bounds(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    """Bucket bounds: from the hour holding ``since`` to the end of the hour holding ``until``."""
+    start, end = utc(since), utc(until)
+    floor = start.replace(minute=0, second=0, microsecond=0) if start else None
+    ceiling = None
+    if end is not None:
+        ceiling = end.replace(minute=0, second=0, microsecond=0)
+        if ceiling != end:
+            ceiling += timedelta(hours=1)
+    return (
+        floor.isoformat() if floor else None,
+        ceiling.isoformat() if ceiling else None,
+    )
+
+
+@get("/metrics/hangup-causes", sync_to_thread=True)
+def hangup_causes(
+    request: Request[Any, Any, Any],
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    direction: FromQuery[str | None] = None,
+    min_position: MinPosition = None,
+) -> HangupCauses:
+    """Ended calls per hangup cause code and source, with their share of all calls."""
+    view = view_at(request, "metrics", min_position)
+    seen_at = position(view)
+    totals: dict[tuple[str, str], list[Any]] = {}
+    for row in metric_counters(view, "call", *hour_bounds(since, until), direction):
+        entry = totals.setdefault(
+            (row["cause_code"], row["cause_source"]), [row["cause_name"], 0, 0]
+        )
+        entry[1] += row["calls"]
+        entry[2] += row["answered"]
+    total = sum(entry[1] for entry in totals.values())
+    rows = [
+        CauseRow(code, name, source, lookup(code).category.value, calls, answered, calls / total)
+        for (code, source), (name, calls, answered) in sorted(totals.items())
+        if calls
+    ]
+    return HangupCauses(rows=rows, total=total, position=seen_at)
+
+
+def kpi_out(bucket: str, result: Kpis) -> KpiOut:
+    """A ``Kpis`` value as the API shows it."""
+    return KpiOut(
+        bucket,
+        result.attempts,
+        result.answered,
+        result.asr,
+        result.ner,
+        result.acd,
+        result.pdd_p50,
+        result.pdd_p95,
+    )
+
+
+@get("/metrics/kpis", sync_to_thread=True)
+def kpi_report(
+    request: Request[Any, Any, Any],
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    direction: FromQuery[str | None] = None,
+    bucket: FromQuery[Literal["hour", "day"]] = "hour",
+    min_count: Annotated[int, QueryParameter(ge=1)] = 1,
+    min_position: MinPosition = None,
+) -> KpiReport:
+    """ASR, NER, ACD and PDD per hour or day, and over the whole range."""
+    view = view_at(request, "metrics", min_position)
+    seen_at = position(view)
+    width = 13 if bucket == "hour" else 10
+    grouped: dict[str, list[CounterRow]] = {}
+    every: list[CounterRow] = []
+    for row in metric_counters(view, "call", *hour_bounds(since, until), direction):
+        pdd = tuple(row[f"pdd_{i}"] for i in range(len(PDD_BOUNDS)))
+        counter = CounterRow(
+            row["status"],
+            row["cause_code"],
+            row["calls"],
+            row["answered"],
+            row["talk_seconds"],
+            pdd,
+        )
+        grouped.setdefault(row["bucket"][:width], []).append(counter)
+        every.append(counter)
+    buckets = [kpi_out(key, kpis(rows, min_count)) for key, rows in sorted(grouped.items())]
+    return KpiReport(
+        buckets=buckets, total=kpi_out("total", kpis(every, min_count)), position=seen_at
+    )
+
+
+@get("/events", sync_to_thread=True)
+def events(
+    request: Request[Any, Any, Any],
+    after: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
+) -> EventPage:
+    """The raw event log after position ``after``, for consumers that replay it themselves."""
+    recorder = request.app.state.call_log.recorder
+    page = recorder.select_notifications(start=after + 1, limit=limit)
+    items = [
+        EventOut(n.id, str(n.originator_id), n.originator_version, n.topic, _state.decode(n.state))
+        for n in page
+    ]
+    head = int(recorder.max_notification_id() or 0)
+    return EventPage(items=items, next_after=items[-1].position if items else after, position=head)
+
+
+read_api = Router(
+    path="/v1",
+    route_handlers=[list_calls, get_call, get_timeline, hangup_causes, kpi_report, events],
+    guards=[require_api_key],
+    tags=["read API"],
+)

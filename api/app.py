@@ -11,6 +11,7 @@ from litestar import Litestar, get
 from litestar.openapi import OpenAPIConfig
 
 from api.errors import EXCEPTION_HANDLERS
+from api.observability import PROMETHEUS, MetricsController, Observability, readyz
 from api.reads import read_api
 from api.responses import Replies
 from api.signature import SignatureVerifier
@@ -18,7 +19,7 @@ from api.webhooks import Webhooks, webhook_handlers
 from projections.runner import ViewRunner
 from service.bootstrap import check_security, open_call_log, open_views, projection_runner
 from service.settings import Settings
-from service.writer import GroupCommitWriter
+from service.writer import BatchStats, GroupCommitWriter
 
 log = logging.getLogger("calltrail")
 
@@ -59,12 +60,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         call_log = open_call_log(settings.database)
         runner = projection_runner(settings) if settings.embedded_projections else None
+        observability = Observability(app.state)
+
+        def committed(stats: BatchStats) -> None:
+            observability.observe(stats)
+            if runner is not None:
+                runner.wake.set()
+
         writer = GroupCommitWriter(
-            call_log,
-            settings.batch_max,
-            settings.batch_wait_ms / 1000,
-            on_batch=(lambda _: runner.wake.set()) if runner else None,
+            call_log, settings.batch_max, settings.batch_wait_ms / 1000, on_batch=committed
         )
+        app.state.observability = observability
         verifier = None
         if not settings.insecure_skip_signature:
             verifier = SignatureVerifier(settings.auth_tokens, settings.main_auth_tokens)
@@ -85,7 +91,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 view.close()
 
     return Litestar(
-        route_handlers=[healthz, *webhook_handlers(), read_api],
+        route_handlers=[healthz, readyz, MetricsController, *webhook_handlers(), read_api],
+        middleware=[PROMETHEUS.middleware],
         openapi_config=OpenAPIConfig(title="calltrail", version="0.1.0", path="/schema"),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

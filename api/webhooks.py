@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from api.errors import AnyRequest, ApiError
 from api.forms import FormError, flatten, parse_form, require_call_uuid
+from api.observability import log_webhook
 from api.responses import XML, Replies
 from api.signature import SignatureVerifier
 from domain.callbacks import Callback, CallbackKind
@@ -131,7 +133,15 @@ def handler_for(
         except FormError as error:
             raise ApiError(400, "bad_form", str(error)) from None
         callback = Callback.of(kind, params, datetime.now(UTC))
+        started = time.perf_counter()
         recorded = await asyncio.wrap_future(hooks.writer.submit(callback))
+        log_webhook(
+            callback.call_uuid,
+            kind.value,
+            recorded.verdict.value,
+            recorded.position,
+            time.perf_counter() - started,
+        )
         headers = {"X-Calltrail-Verdict": recorded.verdict.value}
         if recorded.position is not None:
             headers["X-Calltrail-Position"] = str(recorded.position)

@@ -1,0 +1,129 @@
+"""Operations: ``/healthz``, ``/readyz``, Prometheus ``/metrics``, and the webhook log line.
+
+HTTP metrics come from Litestar's Prometheus plugin. Business metrics are read from the
+metrics view at scrape time, so they survive restarts and agree across workers; only the
+writer's batch sizes and commit latency are this process's own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram
+from prometheus_client import generate_latest as prometheus_text
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from service.writer import BatchStats
+
+READY_MAX_LAG = 10_000
+PROMETHEUS = PrometheusConfig(app_name="calltrail", prefix="calltrail_http", group_path=True)
+webhook_log = logging.getLogger("calltrail.webhook")
+
+
+class ViewCollector(Collector):
+    """Business metrics, read from the metrics view and the log head at each scrape."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Metric]:
+        """Calls, answered calls and talk time by direction, status and cause; view lag."""
+        labels = ["direction", "status", "cause_code"]
+        calls = CounterMetricFamily("calltrail_calls", "Ended calls", labels=labels)
+        answered = CounterMetricFamily("calltrail_calls_answered", "Answered calls", labels=labels)
+        talk = CounterMetricFamily("calltrail_talk_seconds", "Talk time (Duration)", labels=labels)
+        view = self.state.views["metrics"]
+        rows = view.rows(
+            "SELECT direction, status, cause_code, SUM(calls) AS calls, SUM(answered) AS answered,"
+            " SUM(talk_seconds) AS talk FROM {p}counters WHERE scope = 'call'"
+            " GROUP BY direction, status, cause_code ORDER BY direction, status, cause_code"
+        )
+        for row in rows:
+            key = [row["direction"], row["status"], row["cause_code"]]
+            calls.add_metric(key, float(row["calls"]))
+            answered.add_metric(key, float(row["answered"]))
+            talk.add_metric(key, float(row["talk"]))
+        yield from (calls, answered, talk)
+        lag = GaugeMetricFamily(
+            "calltrail_projection_lag_events", "Events not yet in a view", labels=["view"]
+        )
+        for name, lagging in projection_lag(self.state).items():
+            lag.add_metric([name], float(lagging))
+        yield lag
+
+
+def projection_lag(state: Any) -> dict[str, int]:
+    """How many logged events each view has yet to apply."""
+    head = int(state.call_log.recorder.max_notification_id() or 0)
+    return {
+        name: head - int(view.max_tracking_id("CallLog") or 0) for name, view in state.views.items()
+    }
+
+
+class Observability:
+    """This app's own registry: the view collector and the writer's histograms."""
+
+    def __init__(self, state: Any) -> None:
+        self.registry = CollectorRegistry()
+        self.registry.register(ViewCollector(state))
+        self.batch_size = Histogram(
+            "calltrail_writer_batch_size",
+            "Callbacks per group commit",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512),
+            registry=self.registry,
+        )
+        self.commit_seconds = Histogram(
+            "calltrail_writer_commit_seconds", "Group commit latency", registry=self.registry
+        )
+
+    def observe(self, stats: BatchStats) -> None:
+        """Record one committed batch."""
+        self.batch_size.observe(stats.size)
+        self.commit_seconds.observe(stats.seconds)
+
+
+class MetricsController(PrometheusController):
+    """``/metrics``: Litestar's HTTP metrics, then calltrail's own."""
+
+    @get()
+    async def get(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Prometheus text format."""
+        own: Observability = request.app.state.observability
+        body = prometheus_text(REGISTRY) + prometheus_text(own.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+@get("/readyz", sync_to_thread=True)
+def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """Ready when the store answers and no view lags by more than ``READY_MAX_LAG`` events."""
+    try:
+        lag = projection_lag(request.app.state)
+    except Exception as error:
+        return Response({"ready": False, "reason": f"store unreachable: {error}"}, status_code=503)
+    ready = all(lagging <= READY_MAX_LAG for lagging in lag.values())
+    body = {"ready": ready, "projection_lag": lag, "max_lag": READY_MAX_LAG}
+    return Response(body, status_code=200 if ready else 503)
+
+
+def log_webhook(
+    call_uuid: str, kind: str, verdict: str, position: int | None, seconds: float
+) -> None:
+    """One JSON line per webhook (no tokens, no numbers: only ids and outcomes)."""
+    if webhook_log.isEnabledFor(logging.INFO):
+        webhook_log.info(
+            json.dumps(
+                {
+                    "call_uuid": call_uuid,
+                    "kind": kind,
+                    "verdict": verdict,
+                    "position": position,
+                    "latency_ms": round(seconds * 1000, 2),
+                }
+            )
+        )

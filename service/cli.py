@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import IO
 
 from service.settings import Settings, SettingsError
 
@@ -73,6 +76,86 @@ def rebuild(which: str, batch_size: int) -> int:
     return 0
 
 
+def export(what: str, fmt: str, since: str | None, until: str | None, out: str) -> int:
+    """Stream events (from the store) or calls (from the timeline view) to ``out``."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from projections.queries import CallFilter  # noqa: PLC0415
+    from service import exports  # noqa: PLC0415
+    from service.bootstrap import open_call_log, open_views  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    start, end = _moment(since), _moment(until)
+    with tqdm(unit=what[:-1], desc=f"export {what}", disable=out == "-") as bar:
+        if what == "events":
+            if fmt != "jsonl":
+                raise SettingsError("events export only as jsonl (it re-imports)")
+            items = exports.events(open_call_log(settings.database), start, end)
+            with _binary(out) as stream:
+                count = exports.write_jsonl(items, stream, bar.update)
+        else:
+            timeline = open_views(settings, ("timeline",))[0]
+            where = CallFilter(since=_iso(start), until=_iso(end))
+            rows = exports.calls(timeline, where)
+            if fmt == "jsonl":
+                with _binary(out) as stream:
+                    count = exports.write_jsonl(rows, stream, bar.update)
+            else:
+                with _text(out) as stream:
+                    count = exports.write_csv(rows, stream, bar.update)
+    print(f"exported {count} {what}", file=sys.stderr)
+    return 0
+
+
+def import_log(path: str) -> int:
+    """Load an events export into an empty store (then run ``rebuild all``)."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from service import exports  # noqa: PLC0415
+    from service.bootstrap import open_call_log  # noqa: PLC0415
+
+    app = open_call_log(Settings.from_env().database)
+    if app.recorder.max_notification_id():
+        print("calltrail: import needs an empty event store", file=sys.stderr)
+        return 2
+    with open(path, "rb") as lines, tqdm(unit="event", desc="import") as bar:
+        count = exports.import_events(app, lines, bar.update)
+    print(f"imported {count} events; now run: calltrail rebuild all", file=sys.stderr)
+    return 0
+
+
+def _moment(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@contextlib.contextmanager
+def _binary(out: str) -> Iterator[IO[bytes]]:
+    if out == "-":
+        yield sys.stdout.buffer
+        return
+    with open(out, "wb") as stream:
+        yield stream
+
+
+@contextlib.contextmanager
+def _text(out: str) -> Iterator[IO[str]]:
+    if out == "-":
+        yield sys.stdout
+        return
+    with open(out, "w", encoding="utf-8", newline="") as stream:
+        yield stream
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="calltrail", description=__doc__)
@@ -85,6 +168,14 @@ def parser() -> argparse.ArgumentParser:
     again = commands.add_parser("rebuild", help="replay the event log into empty views")
     again.add_argument("view", choices=["timeline", "metrics", "all"])
     again.add_argument("--batch", type=int, default=5000, help="events per view transaction")
+    out = commands.add_parser("export", help="export events or calls for analytics")
+    out.add_argument("what", choices=["events", "calls"])
+    out.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    out.add_argument("--since", help="ISO 8601 time (UTC if no offset)")
+    out.add_argument("--until", help="ISO 8601 time, exclusive")
+    out.add_argument("--out", default="-", help="file to write (default: standard output)")
+    load = commands.add_parser("import", help="load an events export into an empty store")
+    load.add_argument("file")
     return top
 
 
@@ -97,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args.host, args.port, args.workers)
         if args.command == "project":
             return project()
+        if args.command == "export":
+            return export(args.what, args.format, args.since, args.until, args.out)
+        if args.command == "import":
+            return import_log(args.file)
         return rebuild(args.view, args.batch)
     except SettingsError as error:
         print(f"calltrail: {error}", file=sys.stderr)

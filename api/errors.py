@@ -23,10 +23,12 @@ AnyRequest = Request[Any, Any, Any]
 
 
 class ErrorBody(msgspec.Struct):
-    """The JSON body of every error reply."""
+    """The JSON body of every error reply (a superset of Litestar's own error shape)."""
 
     error: str
     detail: str
+    status_code: int
+    extra: dict[str, Any] | list[Any] | None = None
 
 
 class ApiError(Exception):
@@ -39,9 +41,11 @@ class ApiError(Exception):
         self.detail = detail
 
 
-def error_response(status: int, code: str, detail: str) -> Response[ErrorBody]:
+def error_response(
+    status: int, code: str, detail: str, extra: dict[str, Any] | list[Any] | None = None
+) -> Response[ErrorBody]:
     """A JSON error reply."""
-    return Response(ErrorBody(code, detail), status_code=status)
+    return Response(ErrorBody(code, detail, status, extra), status_code=status)
 
 
 def api_error(_: AnyRequest, exc: ApiError) -> Response[ErrorBody]:
@@ -51,8 +55,9 @@ def api_error(_: AnyRequest, exc: ApiError) -> Response[ErrorBody]:
 
 def http_error(_: AnyRequest, exc: HTTPException) -> Response[ErrorBody]:
     """Litestar's own 4xx (unknown path, wrong method, …) in the same JSON shape."""
-    code = "_".join(str(exc.detail).lower().split()) or "http_error"
-    return error_response(exc.status_code, code, str(exc.detail))
+    code = "_".join(str(exc.detail).lower().split()[:3]) or "http_error"
+    extra = exc.extra if isinstance(exc.extra, dict | list) else None
+    return error_response(exc.status_code, code, str(exc.detail), extra)
 
 
 def store_unavailable(request: AnyRequest, exc: Exception) -> Response[ErrorBody]:

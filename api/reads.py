@@ -17,9 +17,10 @@ from litestar import Request, Router, get
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from api.errors import ApiError
+from api.errors import ApiError, ErrorBody
 from api.schemas import (
     CallOut,
     CallPage,
@@ -46,10 +47,20 @@ from projections.queries import (
 )
 from projections.ratios import CounterRow, Kpis, kpis
 
-WAIT_SECONDS = 5.0
+MAX_POSITION = 2**53 - 1  # fits both stores and every JSON number parser exactly
+ERRORS = {
+    401: ResponseSpec(ErrorBody, description="missing or unknown API key"),
+    404: ResponseSpec(ErrorBody, description="no such call"),
+    409: ResponseSpec(ErrorBody, description="min_position is past the end of the log"),
+    503: ResponseSpec(ErrorBody, description="the view has not reached min_position in time"),
+}
 MinPosition = Annotated[
-    int | None,
-    QueryParameter(ge=0, description="wait (up to 5 s) until the view reaches this position"),
+    int,
+    QueryParameter(
+        ge=0,
+        le=MAX_POSITION,
+        description="wait (CALLTRAIL_READ_WAIT_MS, 5 s) for the view to reach this position",
+    ),
 ]
 _legs = msgspec.json.Decoder(list[LegOut])
 _dials = msgspec.json.Decoder(list[DialOut])
@@ -75,8 +86,16 @@ def view_at(request: Request[Any, Any, Any], name: str, min_position: int | None
     """The view ``name``, once it reflects at least ``min_position`` (else 503)."""
     view = request.app.state.views[name]
     if min_position:
+        head = int(request.app.state.call_log.recorder.max_notification_id() or 0)
+        if min_position > head:
+            raise ApiError(
+                409,
+                "position_not_reached",
+                f"min_position {min_position} is past the log's end ({head})",
+            )
+        wait = request.app.state.settings.read_wait_ms / 1000
         try:
-            view.wait("CallLog", min_position, timeout=WAIT_SECONDS)
+            view.wait("CallLog", min_position, timeout=wait)
         except TimeoutError:
             raise ApiError(
                 503, "view_behind", f"the {name} view has not reached {min_position} yet"
@@ -135,7 +154,7 @@ def stamp(moment: datetime | None) -> str | None:
     return None if found is None else found.isoformat(timespec="microseconds")
 
 
-@get("/calls", sync_to_thread=True)
+@get("/calls", sync_to_thread=True, responses=ERRORS)
 def list_calls(
     request: Request[Any, Any, Any],
     status: FromQuery[str | None] = None,
@@ -145,9 +164,9 @@ def list_calls(
     to_number: Annotated[str | None, QueryParameter(name="to")] = None,
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
-    cursor: Annotated[int, QueryParameter(ge=0)] = 0,
+    cursor: Annotated[int, QueryParameter(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
-    min_position: MinPosition = None,
+    min_position: MinPosition = 0,
 ) -> CallPage:
     """Calls in the order calltrail first saw them, filtered; cursor-paginated."""
     view = view_at(request, "timeline", min_position)
@@ -170,9 +189,9 @@ def find_call(request: Request[Any, Any, Any], call_uuid: str, min_position: int
     return view, row
 
 
-@get("/calls/{call_uuid:str}", sync_to_thread=True)
+@get("/calls/{call_uuid:str}", sync_to_thread=True, responses=ERRORS)
 def get_call(
-    request: Request[Any, Any, Any], call_uuid: FromPath[str], min_position: MinPosition = None
+    request: Request[Any, Any, Any], call_uuid: FromPath[str], min_position: MinPosition = 0
 ) -> CallResponse:
     """One call's current state."""
     view, row = find_call(request, call_uuid, min_position)
@@ -180,9 +199,9 @@ def get_call(
     return CallResponse(call=call_out(row, masked), position=position(view))
 
 
-@get("/calls/{call_uuid:str}/timeline", sync_to_thread=True)
+@get("/calls/{call_uuid:str}/timeline", sync_to_thread=True, responses=ERRORS)
 def get_timeline(
-    request: Request[Any, Any, Any], call_uuid: FromPath[str], min_position: MinPosition = None
+    request: Request[Any, Any, Any], call_uuid: FromPath[str], min_position: MinPosition = 0
 ) -> TimelineResponse:
     """Every callback recorded for a call, in log order, with verdicts and verbatim params."""
     view, row = find_call(request, call_uuid, min_position)
@@ -222,13 +241,13 @@ def hour_bounds(since: datetime | None, until: datetime | None) -> tuple[str | N
     )
 
 
-@get("/metrics/hangup-causes", sync_to_thread=True)
+@get("/metrics/hangup-causes", sync_to_thread=True, responses=ERRORS)
 def hangup_causes(
     request: Request[Any, Any, Any],
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
     direction: FromQuery[str | None] = None,
-    min_position: MinPosition = None,
+    min_position: MinPosition = 0,
 ) -> HangupCauses:
     """Ended calls per hangup cause code and source, with their share of all calls."""
     view = view_at(request, "metrics", min_position)
@@ -263,7 +282,7 @@ def kpi_out(bucket: str, result: Kpis) -> KpiOut:
     )
 
 
-@get("/metrics/kpis", sync_to_thread=True)
+@get("/metrics/kpis", sync_to_thread=True, responses=ERRORS)
 def kpi_report(
     request: Request[Any, Any, Any],
     since: FromQuery[datetime | None] = None,
@@ -271,7 +290,7 @@ def kpi_report(
     direction: FromQuery[str | None] = None,
     bucket: FromQuery[Literal["hour", "day"]] = "hour",
     min_count: Annotated[int, QueryParameter(ge=1)] = 1,
-    min_position: MinPosition = None,
+    min_position: MinPosition = 0,
 ) -> KpiReport:
     """ASR, NER, ACD and PDD per hour or day, and over the whole range."""
     view = view_at(request, "metrics", min_position)
@@ -297,10 +316,10 @@ def kpi_report(
     )
 
 
-@get("/events", sync_to_thread=True)
+@get("/events", sync_to_thread=True, responses=ERRORS)
 def events(
     request: Request[Any, Any, Any],
-    after: Annotated[int, QueryParameter(ge=0)] = 0,
+    after: Annotated[int, QueryParameter(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
 ) -> EventPage:
     """The raw event log after position ``after``, for consumers that replay it themselves."""

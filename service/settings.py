@@ -45,6 +45,7 @@ class Settings:
     batch_max: int
     batch_wait_ms: float
     embedded_projections: bool
+    read_wait_ms: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +70,7 @@ class Settings:
             mask_numbers=reader.flag("MASK_NUMBERS"),
             batch_max=reader.integer("BATCH_MAX", 256, 1, 10_000),
             batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
+            read_wait_ms=reader.integer("READ_WAIT_MS", 5000, 0, 60_000),
             embedded_projections=reader.choice("PROJECTIONS", ("embedded", "off")) == "embedded",
         )
         if reader.errors:

@@ -54,7 +54,10 @@ def server_env(
 
 @contextmanager
 def running_server(
-    database_url: str, port: int | None = None, workers: int = 1
+    database_url: str,
+    port: int | None = None,
+    workers: int = 1,
+    extra: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """Start ``calltrail serve`` and wait (by reading its log, not sleeping) until it is ready."""
     port = port or free_port()
@@ -63,7 +66,7 @@ def running_server(
     command += ["--workers", str(workers)]
     process = subprocess.Popen(
         command,
-        env=server_env(database_url, url),
+        env=server_env(database_url, url, extra),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -81,6 +84,8 @@ def running_server(
     try:
         yield server
     finally:
+        if process.poll() not in (None, -signal.SIGKILL):
+            print("server exited unexpectedly:\n" + "".join(log), file=sys.stderr)
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=30)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ["benchmarks.bench_append", "benchmarks.bench_signature"]
+BENCHMARKS = [
+    "benchmarks.bench_append",
+    "benchmarks.bench_signature",
+    "benchmarks.bench_ingest",
+    "benchmarks.bench_replay",
+]
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ def serve(host: str, port: int, workers: int) -> int:
         port=port,
         workers=workers,
         log_level="info",
+        access_log=False,  # each webhook already logs one JSON line (api/observability.py)
         proxy_headers=False,  # forwarded headers are honoured only from CALLTRAIL_TRUSTED_PROXIES
     )
     return 0

@@ -72,27 +72,44 @@ class CallLog(Application[UUID]):
     def record_batch(self, callbacks: Sequence[Callback]) -> list[Recorded]:
         """Record several callbacks in one transaction (group commit).
 
-        If the batch loses a race with another writer, nothing of it was written and each
-        callback is recorded on its own with reload and retry, so one contended call never
-        fails the others.
+        First pass: a call not in the cache is taken to be new, which spares a lookup per
+        callback (most webhooks in a batch belong to calls this process already holds, or
+        to new ones). If that guess or another writer makes the save fail, nothing was
+        written: a second pass loads every call from the store, and if that loses a race
+        too, each callback is recorded on its own with reload and retry, so one contended
+        call never fails the others.
         """
+        for assume_new in (True, False):
+            try:
+                return self._record_together(callbacks, assume_new)
+            except IntegrityError:
+                continue
+        return [self.record(callback) for callback in callbacks]
+
+    def _record_together(self, callbacks: Sequence[Callback], assume_new: bool) -> list[Recorded]:
         calls: dict[str, Call] = {}
         decided: list[tuple[Verdict, object | None]] = []
         for callback in callbacks:
-            call = calls.get(callback.call_uuid) or self._load_or_register(callback)
+            call = calls.get(callback.call_uuid) or self._load(callback, assume_new)
             calls[callback.call_uuid] = call
             verdict = call.receive(callback)
             event = None if verdict is Verdict.DUPLICATE else call.pending_events[-1]
             decided.append((verdict, event))
-        try:
-            recordings = self.save(*calls.values())
-        except IntegrityError:
-            return [self.record(callback) for callback in callbacks]
+        recordings = self.save(*calls.values())
         positions = {id(r.domain_event): r.notification.id for r in recordings}
         return [
             Recorded(verdict, None if event is None else positions[id(event)])
             for verdict, event in decided
         ]
+
+    def _load(self, callback: Callback, assume_new: bool) -> Call:
+        cache = self.repository.cache
+        if assume_new and cache is not None:
+            try:
+                cache.get(call_id(callback.call_uuid))
+            except KeyError:
+                return Call.register(callback.call_uuid, callback.received_at)
+        return self._load_or_register(callback)
 
     def _forget(self, aggregate_id: UUID) -> None:
         """Drop a cached call that lost a race, so the next load reads the store."""

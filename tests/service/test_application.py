@@ -136,3 +136,16 @@ def test_the_default_sqlite_file_is_created_with_its_folder(tmp_path: Path) -> N
 def test_unusable_database_urls_are_refused_with_the_reason(url: str) -> None:
     with pytest.raises(ValueError, match="expected"):
         parse_database_url(url)
+
+
+def test_a_batch_with_a_call_this_process_has_not_cached_still_lands(database_url: str) -> None:
+    known = outbound(CallStatus.COMPLETED)
+    writer = open_call_log(database_url)
+    for callback in known.callbacks[:2]:
+        writer.record(callback)
+    restarted = open_call_log(database_url)  # empty cache: the call looks new to it
+    fresh = outbound(CallStatus.BUSY)
+    results = restarted.record_batch([known.callbacks[1], known.callbacks[2], *fresh.callbacks])
+    assert [r.verdict for r in results[:2]] == [Verdict.DUPLICATE, Verdict.ADVANCED]
+    assert stored_events(restarted) == 1 + 3 + 1 + len(fresh.callbacks)
+    assert restarted.call(known.call_uuid).version == 4

@@ -145,7 +145,7 @@ def test_a_batch_with_a_call_this_process_has_not_cached_still_lands(database_ur
         writer.record(callback)
     restarted = open_call_log(database_url)  # empty cache: the call looks new to it
     fresh = outbound(CallStatus.BUSY)
-    results = restarted.record_batch([known.callbacks[1], known.callbacks[2], *fresh.callbacks])
+    results = restarted.record_batch([known.callbacks[1], known.callbacks[-1], *fresh.callbacks])
     assert [r.verdict for r in results[:2]] == [Verdict.DUPLICATE, Verdict.ADVANCED]
     assert stored_events(restarted) == 1 + 3 + 1 + len(fresh.callbacks)
     assert restarted.call(known.call_uuid).version == 4

@@ -8,27 +8,16 @@ from __future__ import annotations
 
 import timeit
 from collections.abc import Callable
-from urllib.parse import parse_qsl
 
 from plivo.utils import validate_v3_signature
 from plivo.utils.signature_v3 import construct_post_url, get_signature_v3
 
 from api.signature import SignatureVerifier
+from tests.api.payloads import ANSWERED_OUTBOUND_HANGUP
 
 URL = "https://calltrail.example.com/plivo/hangup?tenant=acme"
 TOKEN, OLD_TOKEN = "MY_AUTH_TOKEN_0123456789abcdef01", "MY_OLD_TOKEN_0123456789abcdef0"
 NONCE = "12345678901234567890"
-HANGUP = (
-    "ALegRequestUUID=64d3290a-87a6-46b4-a6e2-20f5f4e07a02&ALegUUID=64d3290a-87a6-46b4-a6e2-20f5f4e07a02"
-    "&AnswerTime=2024-09-26 14:05:18&BillDuration=120&BillRate=0.005&CallStatus=completed"
-    "&CallUUID=64d3290a-87a6-46b4-a6e2-20f5f4e07a02&Direction=outbound&Duration=66"
-    "&EndTime=2024-09-26 14:06:23&Event=Hangup&From=917658035735900"
-    "&HangupCause=NORMAL_CLEARING&HangupCauseCode=4000&HangupCauseName=Normal Hangup"
-    "&HangupSource=Callee&ParentAuthID=MAZJKYZTK2ZDHMYWU3ZD"
-    "&RequestUUID=64d3290a-87a6-46b4-a6e2-20f5f4e07a02&STIRAttestation=Not Applicable"
-    "&STIRVerification=Not Applicable&SessionStart=2024-09-26 08:35:10.910772"
-    "&StartTime=2024-09-26 14:05:08&To=91773345553974342&TotalCost=0.01000"
-)
 
 
 def per_call_us(check: Callable[[], bool], number: int, repeat: int = 5) -> float:
@@ -40,7 +29,7 @@ def per_call_us(check: Callable[[], bool], number: int, repeat: int = 5) -> floa
 
 def main() -> None:
     """Time both checks on the same request and print µs per call and the ratio."""
-    params = {key: [value] for key, value in parse_qsl(HANGUP, keep_blank_values=True)}
+    params = {key: [value] for key, value in ANSWERED_OUTBOUND_HANGUP.items()}
     base = construct_post_url(URL, {k: list(v) for k, v in params.items()}).decode()
     signatures = [
         get_signature_v3(t.encode(), base, NONCE.encode()).decode() for t in (OLD_TOKEN, TOKEN)

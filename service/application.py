@@ -43,7 +43,11 @@ class CallLog(Application[UUID]):
     name = "CallLog"
     # No fast-forward of cached calls on every load: a stale cached call can only lack
     # events, so its save loses the race (IntegrityError), and the retry evicts and reloads.
-    env = {"AGGREGATE_CACHE_MAXSIZE": "20000", "AGGREGATE_CACHE_FASTFORWARD": "n"}
+    env = {
+        "AGGREGATE_CACHE_MAXSIZE": "20000",
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        "MAPPER_TOPIC": "service.codec:MsgspecMapper",
+    }
 
     def call(self, call_uuid: str) -> Call:
         """The call Plivo names ``call_uuid``; raises ``AggregateNotFoundError`` if unseen."""

@@ -49,7 +49,7 @@ def open_view(name: str, env: Mapping[str, str], account_tz: Any = None) -> Any:
 class CallStates:
     """Calls folded from the log, most recently used kept; a miss is reloaded from the store."""
 
-    def __init__(self, load: Callable[[UUID, int], Call], maxsize: int = 50_000) -> None:
+    def __init__(self, load: Callable[[UUID, int], Call], maxsize: int = 10_000) -> None:
         self.load = load
         self.maxsize = maxsize
         self._calls: OrderedDict[UUID, Call] = OrderedDict()

@@ -97,7 +97,7 @@ def _new_schema(cls: type) -> _Schema | None:
         for f in fields:
             # A field with a default may be absent from states stored before it was added;
             # the default mapper tolerates that too (the class attribute answers).
-            absent_ok = dataclasses.MISSING not in (f.default, f.default_factory)
+            absent_ok = not (f.default is f.default_factory is dataclasses.MISSING)
             annotations[f.name] = NotRequired[hints[f.name]] if absent_ok else hints[f.name]
         # A TypedDict, not a Struct: msgspec decodes it straight into the dict that
         # becomes the event's __dict__, with no per-field copying in Python.

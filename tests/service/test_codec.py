@@ -135,6 +135,7 @@ class Line(Aggregate):
         pair: tuple[str, int]
         ref: UUID | None
         until: datetime | None
+        label: str = ""  # added later: older states lack it
 
     class Noted(Aggregate.Event):
         note: Any  # imprecise: left to the default mapper
@@ -184,6 +185,15 @@ def test_a_state_this_mapper_wrote_for_an_older_class_version_is_upcast_and_type
     assert (event.name, event.count, event.originator_version) == ("abcd", 4, 3)
     assert event.timestamp == datetime(2026, 3, 1, 3, 30, 0, 500_000, tzinfo=UTC)
     assert event.timestamp.utcoffset() == timedelta(hours=5, minutes=30)
+
+
+def test_a_state_stored_before_a_defaulted_field_was_added_reads_the_default() -> None:
+    old = b'{"timestamp":"2026-03-01T09:00:00Z","mode":"a","modes":[],"pair":["",0],'
+    old += b'"ref":null,"until":"2026-03-01T10:00:00-01:00"}'
+    event = MAPPER.to_domain_event(StoredEvent(uuid4(), 2, get_topic(Line.Switched), old))
+    assert isinstance(event, Line.Switched)
+    assert (event.mode, event.modes, event.pair, event.label) == (Line.Mode.A, (), ("", 0), "")
+    assert event.until == datetime(2026, 3, 1, 11, tzinfo=UTC)
 
 
 def test_a_compressed_store_round_trips() -> None:

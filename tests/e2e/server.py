@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from tests.plivo_client import MAIN_TOKEN, TOKEN
 
-READY = "Application startup complete"
+# uvicorn logs this once the socket listens (after "Application startup complete").
+READY = "Uvicorn running on"
 
 
 def free_port() -> int:

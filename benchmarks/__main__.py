@@ -10,6 +10,7 @@ BENCHMARKS = [
     "benchmarks.bench_signature",
     "benchmarks.bench_ingest",
     "benchmarks.bench_replay",
+    "benchmarks.bench_codec",
 ]
 
 

@@ -18,20 +18,10 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from benchmarks.workloads import SHAPES
 from domain.call import Call
-from domain.status import CallStatus
 from service.application import CallLog
 from service.codec import MsgspecMapper
-from tests.factories import CallSpec, inbound, outbound
-
-SHAPES: list[Callable[[], CallSpec]] = [
-    lambda: outbound(CallStatus.COMPLETED, losers=1),
-    lambda: outbound(CallStatus.BUSY),
-    lambda: inbound(answered=True),
-    lambda: outbound(CallStatus.NO_ANSWER),
-    lambda: outbound(CallStatus.COMPLETED, dial_answered=False),
-    lambda: inbound(answered=False),
-]
 
 
 def events(target: int) -> list[Any]:

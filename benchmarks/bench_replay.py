@@ -15,24 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 
+from benchmarks.workloads import SHAPES
 from domain.call import Call
-from domain.status import CallStatus
 from service.bootstrap import open_call_log
-from tests.factories import CallSpec, inbound, outbound
-
-SHAPES: list[Callable[[], CallSpec]] = [
-    lambda: outbound(CallStatus.COMPLETED, losers=1),
-    lambda: outbound(CallStatus.BUSY),
-    lambda: inbound(answered=True),
-    lambda: outbound(CallStatus.NO_ANSWER),
-    lambda: outbound(CallStatus.COMPLETED, dial_answered=False),
-    lambda: inbound(answered=False),
-]
 
 
 def calls(target_events: int) -> Iterator[list[Call]]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import IO
 
 from service.settings import Settings, SettingsError
+from simulator.cli import add_arguments as add_simulate_arguments
+from simulator.cli import simulate
 
 
 def serve(host: str, port: int, workers: int) -> int:
@@ -125,6 +128,17 @@ def import_log(path: str) -> int:
     return 0
 
 
+def _simulator_env() -> dict[str, str]:
+    """The environment, with ``make run``'s development credentials where it has none."""
+    from service.devrun import DEV_ENV, dev_values  # noqa: PLC0415
+
+    env = dict(os.environ)
+    if DEV_ENV.exists():
+        for key, value in dev_values().items():
+            env.setdefault(key, value)
+    return env
+
+
 def _moment(text: str | None) -> datetime | None:
     if text is None:
         return None
@@ -177,6 +191,10 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--out", default="-", help="file to write (default: standard output)")
     load = commands.add_parser("import", help="load an events export into an empty store")
     load.add_argument("file")
+    traffic = commands.add_parser(
+        "simulate", help="send realistic signed Plivo traffic to a deployment and check it"
+    )
+    add_simulate_arguments(traffic)
     return top
 
 
@@ -184,16 +202,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``calltrail`` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = parser().parse_args(argv)
+    commands: dict[str, Callable[[], int]] = {
+        "serve": lambda: serve(args.host, args.port, args.workers),
+        "project": project,
+        "rebuild": lambda: rebuild(args.view, args.batch),
+        "export": lambda: export(args.what, args.format, args.since, args.until, args.out),
+        "import": lambda: import_log(args.file),
+        "simulate": lambda: simulate(args, _simulator_env()),
+    }
     try:
-        if args.command == "serve":
-            return serve(args.host, args.port, args.workers)
-        if args.command == "project":
-            return project()
-        if args.command == "export":
-            return export(args.what, args.format, args.since, args.until, args.out)
-        if args.command == "import":
-            return import_log(args.file)
-        return rebuild(args.view, args.batch)
+        return commands[args.command]()
     except SettingsError as error:
         print(f"calltrail: {error}", file=sys.stderr)
         return 2

@@ -7,31 +7,15 @@ from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import httpx
-from plivo.utils.signature_v3 import construct_get_url, construct_post_url, get_signature_v3
 
-from domain.callbacks import Callback, CallbackKind
+from domain.callbacks import Callback
+from simulator.signing import PATHS, Params, sdk_signature
+from simulator.signing import pairs as _pairs
 
 TOKEN = "test-auth-token-0123456789"
 MAIN_TOKEN = "test-main-token-9876543210"
 PUBLIC_URL = "https://calltrail.example.com"
-PATHS: dict[CallbackKind, str] = {
-    CallbackKind.ANSWER: "/plivo/answer",
-    CallbackKind.FALLBACK: "/plivo/fallback",
-    CallbackKind.RING: "/plivo/ring",
-    CallbackKind.HANGUP: "/plivo/hangup",
-    CallbackKind.DIAL_ACTION: "/plivo/dial/action",
-    CallbackKind.DIAL_CALLBACK: "/plivo/dial/callback",
-}
-
-Params = Mapping[str, str | list[str]]
-
-
-def sdk_signature(method: str, url: str, params: Params, token: str, nonce: str) -> str:
-    """The X-Plivo-Signature-V3 value the plivo SDK computes for this request."""
-    as_dict = dict(params.items())
-    base = construct_get_url(url, {}) if method == "GET" else construct_post_url(url, as_dict)
-    signature: bytes = get_signature_v3(token.encode(), base.decode("utf-8"), nonce.encode())
-    return signature.decode()
+__all__ = ["MAIN_TOKEN", "PATHS", "PUBLIC_URL", "TOKEN", "PlivoSender", "sdk_signature"]
 
 
 class PlivoSender:
@@ -75,11 +59,3 @@ class PlivoSender:
     def deliver(self, callback: Callback, method: str = "POST") -> httpx.Response:
         """Send a domain ``Callback`` to the URL of its kind."""
         return self.send(PATHS[callback.kind], dict(callback.params), method=method)
-
-
-def _pairs(params: Params) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    for key, value in params.items():
-        values = value if isinstance(value, list) else [value]
-        pairs.extend((key, item) for item in values)
-    return pairs

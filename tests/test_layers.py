@@ -1,4 +1,7 @@
-"""The design's import rules: api → service → domain, projections → domain, a pure domain."""
+"""The design's import rules: api → service → domain, projections → domain, a pure domain.
+
+The simulator is a client: it knows the domain's vocabulary, never the server's insides.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("domain", "service", "projections", "api")
+PACKAGES = ("domain", "service", "projections", "api", "simulator")
 # What each package may import from the project (besides itself).
 ALLOWED = {
     "domain": set(),
     "projections": {"domain"},
-    "service": {"domain", "projections"},
+    "service": {"domain", "projections", "simulator"},
+    "simulator": {"domain"},
     "api": {"domain", "service", "projections"},
 }
 

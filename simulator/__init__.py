@@ -1,0 +1,1 @@
+"""``calltrail simulate``: realistic, signed Plivo traffic against any calltrail deployment."""

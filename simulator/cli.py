@@ -1,0 +1,155 @@
+"""The ``calltrail simulate`` command line: options, defaults from the environment, report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from simulator.calls import DEFAULT_MIX, Profile, parse_mix
+from simulator.delivery import DeliveryOptions, Target
+from simulator.run import Simulation, run, summary
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _mix(text: str) -> dict[int, float]:
+    try:
+        return parse_mix(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``calltrail simulate``."""
+    default_mix = ",".join(f"{code}:{weight:g}" for code, weight in DEFAULT_MIX.items())
+    add = parser.add_argument
+    add(
+        "--target",
+        action="append",
+        help="base URL of a calltrail instance (repeat to spread"
+        " each call's callbacks over several); default http://127.0.0.1:8000",
+    )
+    add(
+        "--public-url",
+        action="append",
+        help="the URL Plivo is configured with, which"
+        " signatures cover, one per --target (default: the target URL itself)",
+    )
+    add("--calls", type=_positive, default=1000, help="calls to simulate (default 1000)")
+    add("--concurrency", type=_positive, default=32, help="calls in flight (default 32)")
+    add("--rate", type=float, default=0.0, help="requests per second (default: unpaced)")
+    add(
+        "--duplicates",
+        type=_share,
+        default=0.05,
+        help="share of callbacks sent twice at once, as overlapping retries (default 0.05)",
+    )
+    add(
+        "--reorder",
+        type=_share,
+        default=0.1,
+        help="share of calls whose callbacks are delivered shuffled (default 0.1)",
+    )
+    add(
+        "--get-share",
+        type=_share,
+        default=0.2,
+        help="share of requests sent by GET (default 0.2; the rest POST)",
+    )
+    add("--inbound-share", type=_share, default=0.3, help="share of inbound calls (default 0.3)")
+    add(
+        "--causes",
+        type=_mix,
+        default=dict(DEFAULT_MIX),
+        help=f"hangup cause mix as CODE:WEIGHT,... (default {default_mix})",
+    )
+    add("--seed", type=int, help="seed for the traffic (default: random, printed)")
+    add(
+        "--start",
+        type=_moment,
+        help="start time of the first call, ISO 8601 (default: now);"
+        " the same seed and start give the same requests",
+    )
+    add(
+        "--retries",
+        type=int,
+        default=5,
+        help="retries of a 5xx or connection error, as Plivo's '#rp=all' (default 5)",
+    )
+    add("--auth-token", help="Plivo auth token to sign with (default: $CALLTRAIL_AUTH_TOKEN)")
+    add("--main-auth-token", help="main account token for X-Plivo-Signature-Ma-V3")
+    add("--api-key", help="read API key for the check (default: $CALLTRAIL_API_KEYS)")
+    add("--no-verify", action="store_true", help="skip reading the calls back")
+    add("--quiet", action="store_true", help="no progress bars")
+
+
+def simulation_of(args: argparse.Namespace, env: Mapping[str, str]) -> Simulation:
+    """The simulation the parsed options describe; tokens default to ``env``'s."""
+    targets = args.target or ["http://127.0.0.1:8000"]
+    publics = args.public_url or targets
+    if len(publics) != len(targets):
+        raise SystemExit("calltrail: give one --public-url per --target")
+    token = args.auth_token or _first(env.get("CALLTRAIL_AUTH_TOKEN", ""))
+    if not token:
+        raise SystemExit("calltrail: no auth token: pass --auth-token or set CALLTRAIL_AUTH_TOKEN")
+    delivery = DeliveryOptions(
+        targets=[
+            Target(url.rstrip("/"), public.rstrip("/"))
+            for url, public in zip(targets, publics, strict=True)
+        ],
+        auth_token=token,
+        main_token=args.main_auth_token,
+        concurrency=args.concurrency,
+        rate=args.rate,
+        duplicate_rate=args.duplicates,
+        reorder_rate=args.reorder,
+        get_share=args.get_share,
+        retries=args.retries,
+    )
+    return Simulation(
+        delivery=delivery,
+        calls=args.calls,
+        seed=args.seed if args.seed is not None else secrets.randbelow(2**31),
+        profile=Profile(inbound_share=args.inbound_share, mix=args.causes),
+        start=args.start,
+        api_key=args.api_key or _first(env.get("CALLTRAIL_API_KEYS", "")) or None,
+        verify=not args.no_verify,
+        progress=not args.quiet,
+    )
+
+
+def simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Run the simulation; exit 0 only if every call was acknowledged and read back as sent."""
+    # One log line per request would drown the progress bar and the report.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    outcome = run(simulation_of(args, env))
+    print(summary(outcome), file=sys.stderr)
+    return 0 if outcome.ok else 1
+
+
+def _first(items: str) -> str:
+    return next((item.strip() for item in items.split(",") if item.strip()), "")

@@ -1,0 +1,213 @@
+"""Delivers simulated calls over HTTP the way Plivo does, and records what was acknowledged.
+
+Calls run concurrently; one call's callbacks go one after another (Plivo fires them as
+the call progresses), in their natural order or shuffled (``reorder_rate``), spread over
+every target in turn. A duplicate (``duplicate_rate``) is sent at the same moment as its
+original, to the next target, as an overlapping Plivo retry would be. A 5xx or a
+transport error is retried with backoff, as Plivo does with ``#rp=all``; a 4xx is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from simulator.calls import Request, SimulatedCall
+from simulator.signing import PATHS, sign_request
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A calltrail instance: where to connect, and the public URL it verifies signatures for."""
+
+    url: str
+    public_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOptions:
+    """How to send: credentials, concurrency, pacing, and the faults Plivo's delivery has."""
+
+    targets: Sequence[Target]
+    auth_token: str
+    main_token: str | None = None
+    concurrency: int = 32
+    rate: float = 0.0  # requests per second; 0: as fast as the targets answer
+    duplicate_rate: float = 0.0
+    reorder_rate: float = 0.0
+    get_share: float = 0.0
+    retries: int = 5  # Plivo's most (rc=5)
+    backoff: float = 0.05  # seconds, doubled at each retry
+    timeout: float = 30.0
+
+
+@dataclass(slots=True)
+class CallDelivery:
+    """One call's delivery: which of its requests were acknowledged with a 2xx."""
+
+    call: SimulatedCall
+    acknowledged: set[int] = field(default_factory=set)
+    rejected: dict[int, int] = field(default_factory=dict)  # request index → 4xx status
+    uncertain: int = 0  # attempts that may have reached the store without a reply
+
+    @property
+    def complete(self) -> bool:
+        """Every request of the call was acknowledged at least once."""
+        return len(self.acknowledged) == len(self.call.requests)
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    """What the run sent and how the targets answered."""
+
+    calls: list[CallDelivery] = field(default_factory=list)
+    attempts: int = 0
+    acknowledged: int = 0
+    duplicates: int = 0
+    retried: int = 0
+    unavailable: int = 0  # 5xx replies
+    transport_errors: int = 0
+    latencies: list[float] = field(default_factory=list)  # seconds, acknowledged attempts
+    position: int = 0  # highest X-Calltrail-Position seen: the log position to read at
+    seconds: float = 0.0
+
+
+class _Pacer:
+    """Spaces request starts to ``rate`` per second (none when 0)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.next = 0.0
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.perf_counter()
+        slot = max(self.next, now)
+        self.next = slot + self.interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+class Deliverer:
+    """Sends calls to the targets and fills a ``DeliveryReport``."""
+
+    def __init__(
+        self,
+        options: DeliveryOptions,
+        rng: random.Random,
+        progress: Callable[[int], object] | None = None,
+    ) -> None:
+        self.options = options
+        self.rng = rng
+        self.progress = progress
+        self.report = DeliveryReport()
+        self.pacer = _Pacer(options.rate)
+        self._turn = 0
+        self._tls = httpx.create_ssl_context()  # one for all clients: each costs ~50 ms
+
+    def plan(self, call: SimulatedCall) -> list[list[int]]:
+        """The call's sends, in order: each step is one request, or it and its duplicate."""
+        order = list(range(len(call.requests)))
+        if self.rng.random() < self.options.reorder_rate:
+            self.rng.shuffle(order)
+        steps: list[list[int]] = []
+        for index in order:
+            twice = self.rng.random() < self.options.duplicate_rate
+            steps.append([index, index] if twice else [index])
+        return steps
+
+    async def run(self, calls: Sequence[SimulatedCall]) -> DeliveryReport:
+        """Deliver ``calls`` with ``concurrency`` calls in flight; return the report."""
+        plans = [(call, self.plan(call)) for call in calls]
+        queue: asyncio.Queue[tuple[SimulatedCall, list[list[int]]]] = asyncio.Queue()
+        for item in plans:
+            queue.put_nowait(item)
+        started = time.perf_counter()
+        workers = [self._worker(queue) for _ in range(max(1, self.options.concurrency))]
+        await asyncio.gather(*workers)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    async def _worker(self, queue: asyncio.Queue[tuple[SimulatedCall, list[list[int]]]]) -> None:
+        # A client per worker (a small pool each): httpcore's shared pool scans every
+        # connection for every request, which cost more CPU than the requests themselves.
+        clients = [
+            httpx.AsyncClient(base_url=t.url, timeout=self.options.timeout, verify=self._tls)
+            for t in self.options.targets
+        ]
+        try:
+            await self._work(queue, clients)
+        finally:
+            for client in clients:
+                await client.aclose()
+
+    async def _work(
+        self,
+        queue: asyncio.Queue[tuple[SimulatedCall, list[list[int]]]],
+        clients: list[httpx.AsyncClient],
+    ) -> None:
+        while not queue.empty():
+            call, steps = queue.get_nowait()
+            delivery = CallDelivery(call)
+            self.report.calls.append(delivery)
+            for step in steps:
+                self.report.duplicates += len(step) - 1
+                sends = [self._send(delivery, index, clients) for index in step]
+                await asyncio.gather(*sends)
+            if self.progress is not None:
+                self.progress(1)
+
+    def _next_target(self) -> int:
+        self._turn += 1
+        return self._turn % len(self.options.targets)
+
+    async def _send(
+        self, delivery: CallDelivery, index: int, clients: list[httpx.AsyncClient]
+    ) -> None:
+        request: Request = delivery.call.requests[index]
+        options, report = self.options, self.report
+        method = "GET" if self.rng.random() < options.get_share else "POST"
+        for attempt in range(options.retries + 1):
+            if attempt:
+                report.retried += 1
+                await asyncio.sleep(options.backoff * 2 ** (attempt - 1))
+            which = self._next_target()
+            target = options.targets[which]
+            signed = sign_request(
+                target.public_url,
+                PATHS[request.kind],
+                dict(request.params),
+                method,
+                options.auth_token,
+                options.main_token,
+            )
+            await self.pacer.wait()
+            report.attempts += 1
+            began = time.perf_counter()
+            try:
+                response = await clients[which].request(
+                    signed.method, signed.target, headers=signed.headers, content=signed.body
+                )
+            except httpx.TransportError:
+                report.transport_errors += 1
+                delivery.uncertain += 1
+                continue
+            if response.status_code >= 500:
+                report.unavailable += 1
+                continue
+            if response.status_code >= 400:
+                delivery.rejected[index] = response.status_code
+                break
+            report.latencies.append(time.perf_counter() - began)
+            report.acknowledged += 1
+            delivery.acknowledged.add(index)
+            position = response.headers.get("X-Calltrail-Position", "")
+            if position.isdigit():
+                report.position = max(report.position, int(position))
+            break

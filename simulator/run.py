@@ -1,0 +1,127 @@
+"""One simulation: draw calls, deliver them, read them back, and summarise."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from tqdm import tqdm
+
+from simulator.calls import CallFactory, Profile, SimulatedCall
+from simulator.delivery import Deliverer, DeliveryOptions, DeliveryReport
+from simulator.verify import Verification, verify
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """Everything a run needs: the traffic, how to deliver it, how to check it."""
+
+    delivery: DeliveryOptions
+    calls: int = 1000
+    seed: int = 0
+    profile: Profile = field(default_factory=Profile)
+    start: datetime | None = None
+    api_key: str | None = None
+    verify: bool = True
+    progress: bool = True
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a run did and found."""
+
+    seed: int
+    calls: list[SimulatedCall]
+    report: DeliveryReport
+    verification: Verification | None
+
+    @property
+    def ok(self) -> bool:
+        """Nothing rejected, every callback acknowledged, every call read back as sent."""
+        report = self.report
+        rejected = any(delivery.rejected for delivery in report.calls)
+        complete = all(delivery.complete for delivery in report.calls)
+        verified = self.verification is None or not self.verification.mismatches
+        return not rejected and complete and verified
+
+
+def draw(simulation: Simulation) -> list[SimulatedCall]:
+    """The calls of ``simulation``: the same seed and start give the same calls."""
+    factory = CallFactory(simulation.seed, simulation.profile, simulation.start)
+    return [factory.call() for _ in range(simulation.calls)]
+
+
+async def run_async(simulation: Simulation) -> Outcome:
+    """Deliver and (unless turned off) verify; see ``run``."""
+    calls = draw(simulation)
+    rng = random.Random(simulation.seed ^ 0x5EED)
+    with tqdm(
+        total=len(calls), unit="call", desc="deliver", disable=not simulation.progress
+    ) as bar:
+        report = await Deliverer(simulation.delivery, rng, bar.update).run(calls)
+    verification = None
+    if simulation.verify:
+        target = simulation.delivery.targets[0].url
+        timeout = simulation.delivery.timeout
+        bar = tqdm(total=len(calls), unit="call", desc="verify", disable=not simulation.progress)
+        with bar:
+            async with httpx.AsyncClient(base_url=target, timeout=timeout) as client:
+                verification = await verify(
+                    client, report.calls, report.position, simulation.api_key, progress=bar.update
+                )
+    return Outcome(simulation.seed, calls, report, verification)
+
+
+def run(simulation: Simulation) -> Outcome:
+    """Run ``simulation`` to the end (its own event loop)."""
+    return asyncio.run(run_async(simulation))
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile of ``values`` (0 when empty)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def summary(outcome: Outcome) -> str:
+    """The report printed at the end of ``calltrail simulate``."""
+    report = outcome.report
+    callbacks = sum(len(call.requests) for call in outcome.calls)
+    rejected = sum(len(delivery.rejected) for delivery in report.calls)
+    incomplete = sum(not delivery.complete for delivery in report.calls)
+    rate = report.acknowledged / report.seconds if report.seconds else 0.0
+    ms = [1000 * value for value in report.latencies]
+    lines = [
+        f"simulated {len(outcome.calls):,} calls (seed {outcome.seed}): {callbacks:,} callbacks"
+        f" + {report.duplicates:,} duplicates, {report.attempts:,} requests"
+        f" in {report.seconds:.1f} s",
+        f"  acknowledged {report.acknowledged:,} ({rate:,.0f} req/s); retried {report.retried:,};"
+        f" 5xx {report.unavailable:,}; transport errors {report.transport_errors:,};"
+        f" rejected (4xx) {rejected:,}; calls not fully acknowledged {incomplete:,}",
+        f"  latency ms: p50 {percentile(ms, 0.5):.1f}  p95 {percentile(ms, 0.95):.1f}"
+        f"  p99 {percentile(ms, 0.99):.1f}",
+    ]
+    if outcome.verification is not None:
+        found = outcome.verification
+        lines.append(
+            f"verified {found.checked:,} calls through /v1/calls: {len(found.mismatches):,}"
+            f" mismatches ({found.incomplete:,} not fully acknowledged, checked for doubling only)"
+        )
+        lines += [f"  {mismatch}" for mismatch in found.mismatches[:20]]
+    refused = [(d, i, s) for d in report.calls for i, s in d.rejected.items()]
+    for delivery, index, status in refused[:20]:
+        kind = delivery.call.requests[index].kind.value
+        lines.append(f"  rejected: {delivery.call.call_uuid} {kind} HTTP {status}")
+    if any(status == 403 for _d, _i, status in refused):
+        lines.append(
+            "  403 means a signature did not verify: sign with the target's auth token, and"
+            " give --public-url when the target's CALLTRAIL_PUBLIC_URL is not the URL you send to"
+        )
+    return "\n".join(lines)

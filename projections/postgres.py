@@ -1,4 +1,8 @@
-"""The views on PostgreSQL: per-projection tables (``timeline_calls``, ``metrics_counters``…)."""
+"""The views on PostgreSQL: per-projection tables (``timeline_calls``, ``metrics_counters``…).
+
+A rebuild builds ``timeline_calls_next``… in the same schema; ``swap`` drops the live
+tables and renames the new ones and their indexes in one transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from psycopg.sql import SQL
 
@@ -25,7 +28,8 @@ class _PostgresView(PostgresTrackingRecorder, SqlView):
         name = self.tracking_table_name.removesuffix("tracking")
         self.prefix = f"{self.datastore.schema}.{name}"
         self.index_prefix = name
-        self.sql_create_statements.extend(SQL(s) for s in self.table_statements())  # type: ignore[misc]
+        statements = [*self.table_statements(), *self.index_statements()]
+        self.sql_create_statements.extend(SQL(s) for s in statements)  # type: ignore[misc]
 
     @contextlib.contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Cursor]:
@@ -33,13 +37,46 @@ class _PostgresView(PostgresTrackingRecorder, SqlView):
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
+    @contextlib.contextmanager
+    def bulk_transaction(self) -> Iterator[Cursor]:
+        """A transaction that does not wait for its commit to reach the disk: it only
+        writes tables nobody reads before the swap, which a crash leaves to be rebuilt."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            yield cursor
+
     def tracking_table(self) -> str:
         """The schema-qualified tracking table."""
-        return f"{self.datastore.schema}.{self.tracking_table_name}"
+        return f"{self.datastore.schema}.{self.tracking_table_name}{self.suffix}"
 
-    def track(self, cursor: Cursor, tracking: Tracking) -> None:
-        """Advance the tracking row in the open transaction."""
-        self._insert_tracking(cursor, tracking)  # type: ignore[arg-type]
+    def tracking_statement(self) -> str:
+        """The single-row tracking table, as eventsourcing's PostgreSQL recorder makes it."""
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.tracking_table()} (application_name text,"
+            " notification_id bigint, PRIMARY KEY (application_name))"
+        )
+
+    def swap(self) -> None:
+        """Drop the live tables, rename the new ones and their indexes, in one transaction."""
+        schema = self.datastore.schema
+        built = [table.split(".", 1)[1] for table in self.own_tables()]
+        live = [table.removesuffix(self.suffix) for table in built]
+        with self.datastore.transaction(commit=True) as cursor:
+            # The tracking table first, as a runner's write takes it first: no deadlock.
+            cursor.execute(f"LOCK TABLE {schema}.{live[-1]} IN ACCESS EXCLUSIVE MODE")
+            for table in live:
+                cursor.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
+            for old, new in zip(built, live, strict=True):
+                cursor.execute(f"ALTER TABLE {schema}.{old} RENAME TO {new}")
+            cursor.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = ANY(%s)",
+                (schema, live),
+            )
+            for row in cursor.fetchall():
+                name = row["indexname"]
+                if self.suffix in name:
+                    renamed = name.replace(self.suffix, "")
+                    cursor.execute(f"ALTER INDEX {schema}.{name} RENAME TO {renamed}")
 
 
 class PostgresTimelineView(_PostgresView, TimelineSql):

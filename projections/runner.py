@@ -24,7 +24,7 @@ from eventsourcing.utils import Environment
 from domain.call import Call
 from projections.postgres import PostgresMetricsView, PostgresTimelineView
 from projections.sqlite import SQLiteMetricsView, SQLiteTimelineView
-from projections.views import Batch, MetricsSql, SqlView
+from projections.views import Batch, MetricsSql, SqlView, StalePositionError
 
 log = logging.getLogger("calltrail.projections")
 
@@ -100,10 +100,22 @@ class ViewRunner:
 
     def positions(self) -> list[int]:
         """Each view's tracking position (0 before the first event)."""
-        return [view.max_tracking_id(self.app.name) or 0 for view in self.views]  # type: ignore[attr-defined]
+        return [view.position(self.app.name) for view in self.views]
 
     def run_once(self) -> int:
-        """Process one page of events after the slowest view; return how many were read."""
+        """Process one page of events after the slowest view; return how many were read.
+
+        A view whose position moved meanwhile (a rebuild swapped it in, another runner
+        wrote it) refuses the page; the page is read again from the new positions.
+        """
+        for _ in range(10):
+            try:
+                return self._run_page()
+            except StalePositionError as error:
+                log.info("view position moved (%s); reading again", error)
+        return self._run_page()
+
+    def _run_page(self) -> int:
         positions = self.positions()
         page = self.app.recorder.select_notifications(
             start=min(positions) + 1, limit=self.batch_size
@@ -121,7 +133,7 @@ class ViewRunner:
         tracking = Tracking(self.app.name, page[-1].id)
         for view, batch, position in zip(self.views, batches, positions, strict=True):
             if page[-1].id > position:
-                view.write(batch, tracking)
+                view.write(batch, tracking, position)
         return len(page)
 
     def catch_up(self, progress: Callable[[int], object] | None = None) -> int:

@@ -1,26 +1,54 @@
-"""The views on SQLite: each projection in a file of its own beside the event store."""
+"""The views on SQLite: each projection in a file of its own beside the event store.
+
+A rebuild builds the view's tables under ``_next`` names in the same file and renames
+them in one transaction (``swap``); database files are never replaced under open
+connections. SQLite cannot rename an index, so the indexes of a built table keep the
+names they were made with: a rebuild names its indexes with whichever of two name sets
+the live tables do not use, and indexes are only made together with their table.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from eventsourcing.persistence import Tracking
-from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
-from projections.views import Cursor, MetricsSql, SqlView, TimelineSql
+from projections.views import NEXT, OLD, Cursor, MetricsSql, SqlView, TimelineSql
+
+_BULK_PRAGMAS = (
+    # WAL with synchronous=NORMAL syncs at checkpoints, not at each commit, and is never
+    # corrupted by a power loss; only tables nobody reads before the swap are written so.
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA cache_size=-32768",
+    "PRAGMA temp_store=MEMORY",
+)
 
 
 class _SQLiteView(SQLiteTrackingRecorder, SqlView):
     """An eventsourcing SQLite tracking recorder that also holds a view's tables."""
 
+    bigint_key = "INTEGER PRIMARY KEY"  # the rowid itself: no second b-tree for positions
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._bulk: sqlite3.Connection | None = None
 
     def construct_create_table_statements(self) -> list[str]:
-        """The tracking table, then the view's own tables."""
+        """The tracking table, then the view's own tables (indexes: ``_create_table``)."""
         return [*super().construct_create_table_statements(), *self.table_statements()]
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        # Indexes only with a new table: a swapped-in table has its own, under other names.
+        first = self.sql(f"{{p}}{self.tables[0]}")
+        c.execute("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (first,))
+        new = c.fetchone() is None
+        super()._create_table(c)
+        if new:
+            for statement in self.index_statements():
+                c.execute(statement)
 
     @contextlib.contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Cursor]:
@@ -28,13 +56,76 @@ class _SQLiteView(SQLiteTrackingRecorder, SqlView):
         with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self.datastore.pool.db_name, isolation_level=None, timeout=30, check_same_thread=False
+        )
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    @contextlib.contextmanager
+    def bulk_transaction(self) -> Iterator[Cursor]:
+        """A transaction on a connection of its own that does not sync each commit."""
+        if self._bulk is None:
+            self._bulk = self._connect()
+            for pragma in _BULK_PRAGMAS:
+                self._bulk.execute(pragma)
+        cursor = self._bulk.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            self._bulk.rollback()
+            raise
+        self._bulk.commit()
+
     def tracking_table(self) -> str:
         """eventsourcing's SQLite tracking table name is fixed (hence a file per view)."""
-        return "tracking"
+        return f"tracking{self.suffix}"
 
-    def track(self, cursor: Cursor, tracking: Tracking) -> None:
-        """Advance the tracking row in the open transaction."""
-        self._insert_tracking(cursor, tracking)  # type: ignore[arg-type]
+    def tracking_statement(self) -> str:
+        """The single-row tracking table, as eventsourcing's SQLite recorder makes it."""
+        return (
+            f"CREATE TABLE IF NOT EXISTS {self.tracking_table()} (application_name TEXT,"
+            " notification_id INTEGER, PRIMARY KEY (application_name)) WITHOUT ROWID"
+        )
+
+    def choose_index_names(self, cursor: Cursor) -> None:
+        """Name the new indexes with the set of names the live tables' indexes do not use."""
+        self.index_suffix = ""
+        self.__dict__.pop("_sql_cache", None)
+        cursor.execute("SELECT name FROM sqlite_schema")
+        taken = {row[0] for row in cursor.fetchall()}
+        wanted = [s.split(" IF NOT EXISTS ")[1].split()[0] for s in self.index_statements()]
+        if taken.intersection(wanted):
+            self.index_suffix = NEXT
+            self.__dict__.pop("_sql_cache", None)
+
+    def swap(self) -> None:
+        """Rename live → ``_old`` and ``_next`` → live in one synced transaction, then drop
+        the old tables (a separate transaction: the swap itself stays short)."""
+        live = [table.removesuffix(self.suffix) for table in self.own_tables()]
+        connection = self._connect()
+        try:
+            connection.execute("PRAGMA synchronous=FULL")  # the swap must survive a power loss
+            connection.execute("BEGIN IMMEDIATE")
+            for table in live:
+                connection.execute(f"ALTER TABLE {table} RENAME TO {table}{OLD}")
+                connection.execute(f"ALTER TABLE {table}{self.suffix} RENAME TO {table}")
+            connection.commit()
+            connection.execute("BEGIN IMMEDIATE")
+            for table in live:
+                connection.execute(f"DROP TABLE {table}{OLD}")
+            connection.commit()
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        """Close the rebuild's connection, and the view's own unless it is a sibling."""
+        if self._bulk is not None:
+            self._bulk.close()
+            self._bulk = None
+        super().close()
 
 
 class SQLiteTimelineView(_SQLiteView, TimelineSql):

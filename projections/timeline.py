@@ -58,15 +58,21 @@ def _by_uuid(leg: Leg) -> str:
     return leg.uuid
 
 
-def entry_row(event: Call.CallbackEvent, position: int, call_id: str) -> tuple[Any, ...]:
-    """The timeline entry of one recorded callback, at its position in the event log."""
+def entry_row(
+    event: Call.CallbackEvent | Any, position: int, call_id: str, version: int, name: str
+) -> tuple[Any, ...]:
+    """The timeline entry of one recorded callback (event class ``name``, the call's
+    ``version`` after it), at its position in the event log.
+
+    ``event`` is the event, or anything with its fields (a replay's decoded state).
+    """
     return (
         position,
         call_id,
-        event.originator_version,
+        version,
         event.timestamp.isoformat(timespec="microseconds"),
         event.kind,
-        type(event).__name__,
+        name,
         event.params.get("CallStatus", ""),
         event.verdict,
         event.status or "",

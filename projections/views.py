@@ -9,16 +9,23 @@ crash never loses an event nor counts one twice. The statements are written once
 from __future__ import annotations
 
 import contextlib
+import copy
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.call import Call
 from projections.hangup_metrics import KEY_COLUMNS, VALUE_COLUMNS, Contribution, contributions
 from projections.timeline import CALL_COLUMNS, ENTRY_COLUMNS, call_row, entry_row
+
+
+class StalePositionError(IntegrityError):
+    """A view's tracking moved since the batch was read (a rebuild swapped it, or another
+    runner wrote it): the batch is dropped and read again from the new position."""
 
 
 @dataclass
@@ -28,11 +35,16 @@ class Batch:
     with_entries: bool = True
     entries: list[tuple[Any, ...]] = field(default_factory=list)
     calls: dict[str, tuple[Call, int, int]] = field(default_factory=dict)  # id → call, first, last
+    # A rebuild's batches only: each call met in an earlier batch, as it stood before this
+    # one, so its old contribution to the counters is known without reading it back.
+    before: dict[str, Call] = field(default_factory=dict)
 
     def add(self, event: Any, call: Call, position: int, key: str) -> None:
         """Take one event at ``position`` and the call (id ``key``) as it stands after it."""
         if self.with_entries and isinstance(event, Call.CallbackEvent):
-            self.entries.append(entry_row(event, position, key))
+            self.entries.append(
+                entry_row(event, position, key, event.originator_version, type(event).__name__)
+            )
         known = self.calls.get(key)
         self.calls[key] = (call, known[1] if known else position, position)
 
@@ -43,19 +55,57 @@ class Cursor(Protocol):
     def execute(self, query: Any, params: Any = ...) -> Any: ...
     def executemany(self, query: Any, params_seq: Any) -> Any: ...
     def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+# ``{p}name`` is a table, ``{i}name`` an index, ``{t}`` the tracking table.
+_NAMES = re.compile(r"\{([pi])\}(\w+)|\{t\}")
+MIGRATION_ROW = "__migration__"  # eventsourcing's tracking tables hold this row; it checks it
+NEXT = "_next"  # a rebuild builds the view under these names, beside the live one
+OLD = "_old"
 
 
 class SqlView:
-    """Statements and batch writes common to both stores. Subclasses provide the plumbing."""
+    """Statements and batch writes common to both stores. Subclasses provide the plumbing.
+
+    A view whose ``suffix`` is ``NEXT`` is the same view's tables being rebuilt in the same
+    database (``rebuild.py``); ``swap`` puts them in place of the live ones.
+    """
 
     prefix: str = ""  # table name prefix (PostgreSQL: schema, projection name and "_")
     index_prefix: str = ""  # index names cannot carry a schema
     placeholder: str = "?"
+    suffix: str = ""  # NEXT while a rebuild builds this view's tables
+    index_suffix: str = ""
+    bigint_key: str = "BIGINT PRIMARY KEY"
+    is_sibling = False  # shares its datastore with the live view: closing it leaves that open
 
     def sql(self, statement: str) -> str:
-        """``statement`` with ``{p}``/``{i}`` as table/index prefixes, and our placeholders."""
-        text = statement.replace("{p}", self.prefix).replace("{i}", self.index_prefix)
-        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+        """``statement`` with ``{p}``/``{i}``/``{t}`` names resolved, and our placeholders."""
+        cache: dict[str, str] = self.__dict__.setdefault("_sql_cache", {})
+        text = cache.get(statement)
+        if text is None:
+            text = _NAMES.sub(self._name, statement)
+            if self.placeholder != "?":
+                text = text.replace("?", self.placeholder)
+            cache[statement] = text
+        return text
+
+    def _name(self, match: re.Match[str]) -> str:
+        kind, name = match.group(1, 2)
+        if kind == "p":
+            return f"{self.prefix}{name}{self.suffix}"
+        if kind == "i":
+            return f"{self.index_prefix}{name}{self.index_suffix}"
+        return self.tracking_table()
+
+    def sibling(self, suffix: str) -> Any:
+        """This view under table names ending ``suffix``, on the same connections."""
+        other = copy.copy(self)
+        other.__dict__.pop("_sql_cache", None)
+        other.suffix = other.index_suffix = suffix
+        other.is_sibling = True
+        return other
 
     @contextlib.contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Cursor]:
@@ -63,9 +113,11 @@ class SqlView:
         raise NotImplementedError
         yield  # pragma: no cover
 
-    def track(self, cursor: Cursor, tracking: Tracking) -> None:
-        """Record ``tracking`` in the same transaction (refused if not ahead of the last)."""
-        raise NotImplementedError
+    @contextlib.contextmanager
+    def bulk_transaction(self) -> Iterator[Cursor]:
+        """A transaction on tables nobody reads yet (a rebuild's): the store may skip syncing."""
+        with self.transaction(commit=True) as cursor:
+            yield cursor
 
     tables: tuple[str, ...] = ()
     needs_entries = False  # whether batches must carry a timeline entry per event
@@ -74,16 +126,56 @@ class SqlView:
         """CREATE statements of this view's own tables."""
         raise NotImplementedError
 
+    def index_statements(self) -> list[str]:
+        """CREATE statements of the secondary indexes (a rebuild adds them once filled)."""
+        return []
+
+    def tracking_statement(self) -> str:
+        """CREATE statement of the tracking table, as eventsourcing makes it (single row)."""
+        raise NotImplementedError
+
     def tracking_table(self) -> str:
         """The (prefixed) name of the tracking table."""
         raise NotImplementedError
 
-    def reset(self) -> None:
-        """Drop the view's rows and tracking, leaving it empty at position 0 (for a rebuild)."""
-        with self.transaction(commit=True) as cursor:
-            for table in self.tables:
-                cursor.execute(self.sql(f"DELETE FROM {{p}}{table}"))
-            cursor.execute(f"DELETE FROM {self.tracking_table()}")
+    def position(self, application_name: str) -> int:
+        """The last log position this view reflects (0 before the first event)."""
+        with self.transaction(commit=False) as cursor:
+            return self._position(cursor, application_name)
+
+    def _position(self, cursor: Cursor, application_name: str) -> int:
+        cursor.execute(
+            self.sql("SELECT notification_id AS at FROM {t} WHERE application_name = ?"),
+            (application_name,),
+        )
+        row = cursor.fetchone()
+        return int(row["at"]) if row else 0
+
+    def advance(self, cursor: Cursor, tracking: Tracking, after: int) -> None:
+        """Move tracking from ``after`` to ``tracking``'s position, or raise ``StalePositionError``.
+
+        First in the write transaction, so it also takes the write lock: of two writers
+        that read the same position, the second finds it moved and writes nothing.
+        """
+        if after:
+            statement = (
+                "UPDATE {t} SET notification_id = ? WHERE application_name = ?"
+                " AND notification_id = ? RETURNING notification_id"
+            )
+            params: tuple[Any, ...] = (tracking.notification_id, tracking.application_name, after)
+        else:
+            statement = (
+                "INSERT INTO {t} (application_name, notification_id) VALUES (?, ?)"
+                " ON CONFLICT (application_name) DO NOTHING RETURNING notification_id"
+            )
+            params = (tracking.application_name, tracking.notification_id)
+        if tracking.notification_id <= after:
+            raise StalePositionError(f"tracking {tracking.notification_id} is not after {after}")
+        cursor.execute(self.sql(statement), params)
+        if cursor.fetchone() is None:
+            raise StalePositionError(
+                f"tracking of {tracking.application_name} is no longer at {after}"
+            )
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of the view's tables, sorted: what tests compare."""
@@ -93,13 +185,60 @@ class SqlView:
             dumped[table] = sorted(tuple(row[key] for key in row.keys()) for row in rows)  # noqa: SIM118
         return dumped
 
-    def write(self, batch: Batch, tracking: Tracking) -> None:
-        """Write a batch's rows and its tracking position in one transaction."""
+    def write(self, batch: Batch, tracking: Tracking, after: int) -> None:
+        """Write a batch's rows and move tracking from ``after`` to it, in one transaction."""
+        with self.transaction(commit=True) as cursor:
+            self.advance(cursor, tracking, after)
+            self.write_rows(cursor, batch)
+
+    def write_rows(self, cursor: Cursor, batch: Batch) -> None:
+        """Write a batch's rows in the open transaction."""
+        raise NotImplementedError
+
+    def write_bulk(self, cursor: Cursor, batch: Batch) -> None:
+        """Write a rebuild's batch (``before`` filled in); tracking is set once, at the end."""
+        self.write_rows(cursor, batch)
+
+    # The rebuild's steps, on the ``NEXT`` sibling: prepare, write_bulk…, finish, swap.
+
+    def own_tables(self) -> list[str]:
+        """The names (with prefix and suffix) of every table of the view, tracking included."""
+        return [self.sql(f"{{p}}{table}") for table in self.tables] + [self.tracking_table()]
+
+    def prepare(self) -> None:
+        """Drop what an interrupted rebuild left, and create the empty tables to build."""
+        with self.transaction(commit=True) as cursor:
+            for table in self.own_tables():
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                cursor.execute(f"DROP TABLE IF EXISTS {table.removesuffix(self.suffix)}{OLD}")
+            self.choose_index_names(cursor)
+            cursor.execute(self.tracking_statement())
+            for statement in self.table_statements():
+                cursor.execute(statement)
+            cursor.execute(
+                self.sql("INSERT INTO {t} (application_name, notification_id) VALUES (?, ?)"),
+                (MIGRATION_ROW, 1),
+            )
+
+    def choose_index_names(self, cursor: Cursor) -> None:
+        """Settle ``index_suffix`` before the indexes are named (SQLite: see sqlite.py)."""
+
+    def finish(self, application_name: str, position: int) -> None:
+        """Index the built tables and record the position they reflect."""
+        with self.bulk_transaction() as cursor:
+            for statement in self.index_statements():
+                cursor.execute(statement)
+            if position:
+                self.advance(cursor, Tracking(application_name, position), 0)
+
+    def swap(self) -> None:
+        """In one durable transaction, replace the live tables by this sibling's."""
         raise NotImplementedError
 
     def close(self) -> None:
         """Close the view's connections."""
-        self.datastore.close()  # type: ignore[attr-defined]
+        if not self.is_sibling:
+            self.datastore.close()  # type: ignore[attr-defined]
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Mapping[str, Any]]:
         """Run a query on this view; rows as mappings."""
@@ -140,20 +279,26 @@ class TimelineSql(SqlView):
     needs_entries = True
 
     def table_statements(self) -> list[str]:
-        """The timeline's tables and indexes."""
+        """The timeline's tables."""
+        entries = _ENTRIES_DDL.replace("BIGINT PRIMARY KEY", self.bigint_key)
         return [
             self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}calls ({_CALLS_DDL})"),
+            self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}entries ({entries})"),
+        ]
+
+    def index_statements(self) -> list[str]:
+        """The timeline's secondary indexes."""
+        return [
             self.sql("CREATE UNIQUE INDEX IF NOT EXISTS {i}calls_uuid ON {p}calls (call_uuid)"),
             self.sql("CREATE INDEX IF NOT EXISTS {i}calls_first ON {p}calls (first_position)"),
             self.sql("CREATE INDEX IF NOT EXISTS {i}calls_seen ON {p}calls (first_seen)"),
-            self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}entries ({_ENTRIES_DDL})"),
             self.sql(
                 "CREATE INDEX IF NOT EXISTS {i}entries_call ON {p}entries (call_id, position)"
             ),
         ]
 
-    def write(self, batch: Batch, tracking: Tracking) -> None:
-        """Insert the entries, upsert each touched call's row, advance tracking."""
+    def write_rows(self, cursor: Cursor, batch: Batch) -> None:
+        """Insert the entries, upsert each touched call's row."""
         fixed = {"call_id", "call_uuid", "first_position", "first_seen"}
         upsert = _upsert(
             "calls", CALL_COLUMNS, ["call_id"], [c for c in CALL_COLUMNS if c not in fixed]
@@ -162,15 +307,13 @@ class TimelineSql(SqlView):
         insert = (
             f"INSERT INTO {{p}}entries ({names}) VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})"
         )
-        with self.transaction(commit=True) as cursor:
-            if batch.entries:
-                cursor.executemany(self.sql(insert), batch.entries)
-            rows = [
-                call_row(call, key, first, last) for key, (call, first, last) in batch.calls.items()
-            ]
-            if rows:
-                cursor.executemany(self.sql(upsert), rows)
-            self.track(cursor, tracking)
+        if batch.entries:
+            cursor.executemany(self.sql(insert), batch.entries)
+        rows = [
+            call_row(call, key, first, last) for key, (call, first, last) in batch.calls.items()
+        ]
+        if rows:
+            cursor.executemany(self.sql(upsert), rows)
 
 
 _contributions_decoder = msgspec.json.Decoder(list[Contribution])
@@ -197,44 +340,84 @@ class MetricsSql(SqlView):
             ),
         ]
 
-    def write(self, batch: Batch, tracking: Tracking) -> None:
-        """Replace each touched call's old contribution by its new one; advance tracking."""
-        columns = (*KEY_COLUMNS, "cause_name", *VALUE_COLUMNS)
-        sets = ", ".join(f"{c} = {{p}}counters.{c} + excluded.{c}" for c in VALUE_COLUMNS)
-        marks = ", ".join("?" for _ in columns)
-        add = (
-            f"INSERT INTO {{p}}counters ({', '.join(columns)}) VALUES ({marks})"
-            f" ON CONFLICT ({', '.join(KEY_COLUMNS)})"
-            f" DO UPDATE SET cause_name = excluded.cause_name, {sets}"
-        )
-        keep = _upsert("contributions", ("call_id", "body"), ["call_id"], ["body"])
+    _ADD_COLUMNS = (*KEY_COLUMNS, "cause_name", *VALUE_COLUMNS)
+    _ADD = (
+        f"INSERT INTO {{p}}counters ({', '.join(_ADD_COLUMNS)})"
+        f" VALUES ({', '.join('?' for _ in _ADD_COLUMNS)})"
+        f" ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET cause_name = excluded.cause_name, "
+        + ", ".join(f"{c} = {{p}}counters.{c} + excluded.{c}" for c in VALUE_COLUMNS)
+    )
+    _KEEP = _upsert("contributions", ("call_id", "body"), ["call_id"], ["body"])
+
+    def write_rows(self, cursor: Cursor, batch: Batch) -> None:
+        """Replace each touched call's old contribution (read back) by its new one."""
         new = {
             key: contributions(call, self.account_tz) for key, (call, _, _) in batch.calls.items()
         }
-        with self.transaction(commit=True) as cursor:
-            old = self._old_contributions(cursor, [key for key, value in new.items() if value])
-            deltas: list[tuple[Any, ...]] = []
-            kept: list[tuple[str, str]] = []
-            for key, now in new.items():
-                before = old.get(key, ())
-                if now == before:
-                    continue
-                deltas += [(*c.key(), c.cause_name, *c.values(-1)) for c in before]
-                deltas += [(*c.key(), c.cause_name, *c.values(1)) for c in now]
-                kept.append((key, _contributions_encoder.encode(list(now)).decode()))
-            if deltas:
-                cursor.executemany(self.sql(add), deltas)
-                cursor.executemany(self.sql(keep), kept)
-                # A row emptied by a moved contribution goes, as a replay would never write it.
-                emptied = sorted(
-                    {row[: len(KEY_COLUMNS)] for row in deltas if row[-len(VALUE_COLUMNS)] < 0}
-                )
-                if emptied:
-                    where = " AND ".join(f"{c} = ?" for c in KEY_COLUMNS)
-                    cursor.executemany(
-                        self.sql(f"DELETE FROM {{p}}counters WHERE {where} AND calls = 0"), emptied
-                    )
-            self.track(cursor, tracking)
+        old = self._old_contributions(cursor, [key for key, value in new.items() if value])
+        deltas: list[tuple[Any, ...]] = []
+        kept: list[tuple[str, str]] = []
+        for key, now in new.items():
+            before = old.get(key, ())
+            if now == before:
+                continue
+            deltas += [(*c.key(), c.cause_name, *c.values(-1)) for c in before]
+            deltas += [(*c.key(), c.cause_name, *c.values(1)) for c in now]
+            kept.append((key, _contributions_encoder.encode(list(now)).decode()))
+        self._apply(cursor, deltas, kept)
+
+    def write_bulk(self, cursor: Cursor, batch: Batch) -> None:
+        """As ``write_rows``, but old contributions come from ``batch.before`` (a rebuild
+        folds every call itself), and the batch's deltas are summed per counter row first."""
+        tz = self.account_tz
+        summed: dict[tuple[str, ...], list[Any]] = {}
+        kept: list[tuple[str, str]] = []
+        emptied: set[tuple[str, ...]] = set()
+        for key, (call, _, _) in batch.calls.items():
+            now = contributions(call, tz)
+            earlier = batch.before.get(key)
+            before = contributions(earlier, tz) if earlier is not None else ()
+            if now == before:
+                continue
+            for sign, items in ((-1, before), (1, now)):
+                for c in items:
+                    row_key = c.key()
+                    values = c.values(sign)
+                    total = summed.get(row_key)
+                    if total is None:
+                        summed[row_key] = [c.cause_name, *values]
+                    else:
+                        # The last delta names the cause, as one upsert per delta would.
+                        total[0] = c.cause_name
+                        for i, value in enumerate(values, 1):
+                            total[i] += value
+                    if sign < 0:
+                        emptied.add(row_key)
+            kept.append((key, _contributions_encoder.encode(list(now)).decode()))
+        deltas = [(*row_key, *total) for row_key, total in summed.items()]
+        self._apply(cursor, deltas, kept, sorted(emptied))
+
+    def _apply(
+        self,
+        cursor: Cursor,
+        deltas: list[tuple[Any, ...]],
+        kept: list[tuple[str, str]],
+        emptied: list[tuple[str, ...]] | None = None,
+    ) -> None:
+        if not deltas:
+            return
+        cursor.executemany(self.sql(self._ADD), deltas)
+        cursor.executemany(self.sql(self._KEEP), kept)
+        if emptied is None:
+            emptied = sorted(
+                {row[: len(KEY_COLUMNS)] for row in deltas if row[-len(VALUE_COLUMNS)] < 0}
+            )
+        if emptied:
+            # A row emptied by a moved contribution goes, as a replay would never write it.
+            where = " AND ".join(f"{c} = ?" for c in KEY_COLUMNS)
+            cursor.executemany(
+                self.sql(f"DELETE FROM {{p}}counters WHERE {where} AND calls = 0"), emptied
+            )
 
     def _old_contributions(
         self, cursor: Cursor, keys: list[str]

@@ -62,21 +62,26 @@ def project() -> int:
 
 
 def rebuild(which: str, batch_size: int) -> int:
-    """Empty the chosen views and replay the whole event log into them, in batches."""
+    """Build the chosen views afresh from the whole event log beside the live ones, then
+    swap them in (one transaction each): readers never see a half-built view, and a
+    running service's projections carry on from the new views' position."""
     from tqdm import tqdm  # noqa: PLC0415
 
+    from projections.rebuild import rebuild_views  # noqa: PLC0415
     from projections.runner import VIEW_NAMES  # noqa: PLC0415
     from service.bootstrap import projection_runner  # noqa: PLC0415
 
     names = VIEW_NAMES if which == "all" else (which,)
     runner = projection_runner(Settings.from_env(), names)
-    runner.batch_size = batch_size
-    total = runner.app.recorder.max_notification_id() or 0
-    for view in runner.views:
-        view.reset()
-    with tqdm(total=total, unit="ev", unit_scale=True, desc=f"rebuild {which}") as bar:
-        replayed = runner.catch_up(progress=bar.update)
-    print(f"rebuilt {', '.join(names)} from {replayed} events", file=sys.stderr)
+    try:
+        total = runner.app.recorder.max_notification_id() or 0
+        with tqdm(total=total, unit="ev", unit_scale=True, desc=f"rebuild {which}") as bar:
+            position = rebuild_views(
+                runner.app, runner.views, batch_size=batch_size, progress=bar.update
+            )
+    finally:
+        runner.close()
+    print(f"rebuilt {', '.join(names)} up to event {position}", file=sys.stderr)
     return 0
 
 
@@ -180,9 +185,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     commands.add_parser("project", help="keep the read-model views up to date (separate process)")
-    again = commands.add_parser("rebuild", help="replay the event log into empty views")
+    again = commands.add_parser(
+        "rebuild", help="replay the event log into new views, then swap them in"
+    )
     again.add_argument("view", choices=["timeline", "metrics", "all"])
-    again.add_argument("--batch", type=int, default=5000, help="events per view transaction")
+    again.add_argument("--batch", type=int, default=20_000, help="events per view transaction")
     out = commands.add_parser("export", help="export events or calls for analytics")
     out.add_argument("what", choices=["events", "calls"])
     out.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")

@@ -13,7 +13,8 @@ from eventsourcing.persistence import Tracking
 from domain.callbacks import CallbackKind
 from domain.status import TERMINAL, CallStatus
 from projections.runner import ViewRunner
-from projections.views import Batch
+from projections.rebuild import rebuild_views
+from projections.views import Batch, StalePositionError
 from service.application import CallLog
 from tests.factories import CallSpec, cb, inbound, outbound
 from tests.projections.conftest import Views
@@ -107,12 +108,10 @@ def test_incremental_views_equal_a_full_rebuild(
         live.run_once()
     live.catch_up()
     incremental = [view.dump() for view in live.views]
-    for view in open_views():
-        view.reset()
     rebuilt = runner()
-    assert rebuilt.positions() == [0, 0]
-    rebuilt.catch_up()
+    rebuild_views(rebuilt.app, rebuilt.views, batch_size=4)
     assert [view.dump() for view in rebuilt.views] == incremental
+    assert rebuilt.positions() == live.positions()
 
 
 class CrashedError(Exception):
@@ -120,13 +119,14 @@ class CrashedError(Exception):
 
 
 def crash_after_rows(view: Any) -> None:
-    original = view.track
+    original = view.write_rows
 
-    def track(cursor: Any, tracking: Tracking) -> None:
-        view.track = original  # crash once, mid-transaction, after the rows were written
+    def write_rows(cursor: Any, batch: Batch) -> None:
+        view.write_rows = original  # crash once, mid-transaction, after the rows were written
+        original(cursor, batch)
         raise CrashedError
 
-    view.track = track
+    view.write_rows = write_rows
 
 
 def test_a_runner_that_dies_mid_batch_resumes_exactly_once(
@@ -144,16 +144,18 @@ def test_a_runner_that_dies_mid_batch_resumes_exactly_once(
     restarted = runner()  # catch-up after restart, from each view's own position
     restarted.catch_up()
     resumed = [view.dump() for view in restarted.views]
-    for view in open_views():
-        view.reset()
     fresh = runner()
-    fresh.catch_up()
+    rebuild_views(fresh.app, fresh.views)
     assert [view.dump() for view in fresh.views] == resumed
 
 
 def test_tracking_refuses_to_apply_the_same_position_twice(open_views: Views) -> None:
     timeline = open_views()[0]
-    timeline.write(Batch(), Tracking("CallLog", 5))
-    with pytest.raises(Exception, match="tracking"):
-        timeline.write(Batch(), Tracking("CallLog", 5))
+    timeline.write(Batch(), Tracking("CallLog", 5), 0)
+    with pytest.raises(StalePositionError, match="tracking"):
+        timeline.write(Batch(), Tracking("CallLog", 5), 0)
+    with pytest.raises(StalePositionError, match="tracking"):
+        timeline.write(Batch(), Tracking("CallLog", 9), 3)  # not where the view stands
     assert timeline.max_tracking_id("CallLog") == 5
+    timeline.write(Batch(), Tracking("CallLog", 9), 5)
+    assert timeline.position("CallLog") == 9

@@ -28,6 +28,7 @@ def rebuild_views(
     *,
     batch_size: int = 20_000,
     progress: Progress | None = None,
+    cache_size: int = 10_000,
 ) -> int:
     """Rebuild ``views`` from ``app``'s whole log and swap them in; return the position
     the new views reflect."""
@@ -39,6 +40,7 @@ def rebuild_views(
             app,
             with_entries=any(view.needs_entries for view in building),
             keep_before=any(isinstance(view, MetricsSql) for view in building),
+            maxsize=cache_size,
         )
         position = 0
         for page in read_log(app, 0, batch_size):

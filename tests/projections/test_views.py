@@ -12,8 +12,8 @@ from eventsourcing.persistence import Tracking
 
 from domain.callbacks import CallbackKind
 from domain.status import TERMINAL, CallStatus
-from projections.runner import ViewRunner
 from projections.rebuild import rebuild_views
+from projections.runner import ViewRunner
 from projections.views import Batch, StalePositionError
 from service.application import CallLog
 from tests.factories import CallSpec, cb, inbound, outbound

@@ -8,8 +8,10 @@ counting the call twice: the counters always equal a fresh replay.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from operator import attrgetter
+
+import msgspec
 
 from domain.call import Call
 from domain.status import TERMINAL
@@ -20,9 +22,11 @@ KEY_COLUMNS = ("scope", "bucket", "direction", "status", "cause_code", "cause_so
 VALUE_COLUMNS = ("calls", "answered", "talk_seconds", *(f"pdd_{i}" for i in range(len(PDD_BOUNDS))))
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
-    """What one call (scope ``call``) or one B leg (scope ``leg``) adds to one counter row."""
+class Contribution(msgspec.Struct, frozen=True):
+    """What one call (scope ``call``) or one B leg (scope ``leg``) adds to one counter row.
+
+    A msgspec struct: made for every ended call of a replay, and kept as JSON.
+    """
 
     scope: str
     bucket: str  # the hour, UTC, ISO 8601
@@ -52,6 +56,9 @@ class Contribution:
         if self.pdd_index is not None:
             pdd[self.pdd_index] = sign
         return (sign, sign * self.answered, sign * self.talk_seconds, *pdd)
+
+
+_by_uuid = attrgetter("uuid")
 
 
 def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, ...]:
@@ -87,7 +94,7 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
             talk_seconds=(leg.duration or 0) if leg.answered else 0,
             pdd_index=None,
         )
-        for leg in call.summary().legs
+        for leg in sorted(call.legs.values(), key=_by_uuid)  # as call.summary() orders them
     )
     return (main, *legs)
 

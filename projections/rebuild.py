@@ -7,14 +7,24 @@ complete one. A runner still writing the old tables meanwhile finds, after the s
 that its view's position moved (its next write is refused: ``StalePositionError``) and
 carries on from the new tables' position, so no event is lost or counted twice. An
 interrupted rebuild leaves the live view as it was; the next one starts over.
+
+With ``workers`` > 1 the log up to its current end is split by call between processes
+(each folds and writes its own calls; counters are sums, so they add up), then this
+process replays what was appended meanwhile, and indexes and swaps.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import queue
+import traceback
+import zlib
 from collections.abc import Callable, Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.utils import get_topic, resolve_topic
 
 from projections.replay import Replay, read_log
 from projections.views import NEXT, MetricsSql, SqlView
@@ -29,6 +39,7 @@ def rebuild_views(
     batch_size: int = 20_000,
     progress: Progress | None = None,
     cache_size: int = 10_000,
+    workers: int = 1,
 ) -> int:
     """Rebuild ``views`` from ``app``'s whole log and swap them in; return the position
     the new views reflect."""
@@ -36,21 +47,12 @@ def rebuild_views(
     try:
         for view in building:
             view.prepare()
-        replay = Replay(
-            app,
-            with_entries=any(view.needs_entries for view in building),
-            keep_before=any(isinstance(view, MetricsSql) for view in building),
-            maxsize=cache_size,
-        )
         position = 0
-        for page in read_log(app, 0, batch_size):
-            batch = replay.batch(page)
-            for view in building:
-                with view.bulk_transaction() as cursor:
-                    view.write_bulk(cursor, batch)
-            position = page[-1].position
-            if progress is not None:
-                progress(len(page))
+        end = app.recorder.max_notification_id() or 0
+        if workers > 1 and end >= workers * batch_size:
+            _build_in_processes(app, views, end, workers, batch_size, cache_size, progress)
+            position = end
+        position = build(app, building, position, None, batch_size, cache_size, progress)
         for view in building:
             view.finish(app.name, position)
         for view in building:
@@ -59,3 +61,129 @@ def rebuild_views(
         for view in building:
             view.close()
     return position
+
+
+Part = tuple[int, int]  # (this one, out of how many)
+
+
+def part_of(originator_id: Any, parts: int) -> int:
+    """Which of ``parts`` partitions a call belongs to, the same in every process."""
+    if isinstance(originator_id, UUID):
+        return originator_id.int % parts
+    text = str(originator_id)
+    if len(text) == 32:  # SQLite's hex digits: the same number as the UUID's
+        return int(text, 16) % parts
+    return zlib.crc32(text.encode()) % parts
+
+
+def build(
+    app: Application[UUID],
+    building: Sequence[SqlView],
+    after: int,
+    until: int | None,
+    batch_size: int,
+    cache_size: int,
+    progress: Progress | None,
+    part: Part | None = None,
+) -> int:
+    """Replay the log after ``after`` (up to ``until``, or its end) into ``building``; only
+    the calls of ``part`` if given. Return the last position read."""
+    replay = Replay(
+        app,
+        with_entries=any(view.needs_entries for view in building),
+        keep_before=any(isinstance(view, MetricsSql) for view in building),
+        maxsize=cache_size,
+    )
+    position = after
+    for page in read_log(app, after, batch_size, until):
+        rows = page
+        if part is not None:
+            rows = [row for row in page if part_of(row.originator_id, part[1]) == part[0]]
+        batch = replay.batch(rows)
+        for view in building:
+            with view.bulk_transaction() as cursor:
+                view.write_bulk(cursor, batch)
+        position = page[-1].position
+        if progress is not None:
+            progress(len(page))
+    return position
+
+
+def _build_in_processes(
+    app: Application[UUID],
+    views: Sequence[SqlView],
+    end: int,
+    workers: int,
+    batch_size: int,
+    cache_size: int,
+    progress: Progress | None,
+) -> None:
+    """Build the log up to ``end`` in ``workers`` processes, a share of the calls each."""
+    context = multiprocessing.get_context("spawn")  # no copied connections or pool threads
+    reports: Any = context.Queue()
+    spec = (get_topic(type(app)), dict(app.env))
+    opened = [view.opened_as for view in views]  # type: ignore[attr-defined]
+    processes = [
+        context.Process(
+            target=_worker,
+            args=(spec, opened, end, (part, workers), batch_size, cache_size, reports),
+            daemon=True,
+        )
+        for part in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        running = set(range(workers))
+        while running:
+            try:
+                kind, part, value = reports.get(timeout=1.0)
+            except queue.Empty:
+                # A worker that died without a word (killed) would otherwise be waited on
+                # forever.
+                if any(not processes[p].is_alive() for p in running):
+                    raise RuntimeError("a rebuild worker died") from None
+                continue
+            if kind == "read" and progress is not None:
+                progress(value)
+            elif kind == "done":
+                running.discard(part)
+            elif kind == "failed":
+                raise RuntimeError(f"rebuild worker {part} failed:\n{value}")
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _worker(
+    spec: tuple[str, dict[str, str]],
+    opened: list[Callable[[], SqlView]],
+    end: int,
+    part: Part,
+    batch_size: int,
+    cache_size: int,
+    reports: Any,
+) -> None:
+    """One rebuild process: open the log and the views anew, build its share, report."""
+    try:
+        topic, env = spec
+        app: Application[UUID] = resolve_topic(topic)(env=env)
+        views = [open_again() for open_again in opened]
+        building = [view.sibling(NEXT) for view in views]
+
+        def report(count: int) -> None:
+            if part[0] == 0:  # every worker reads every event: one counts them
+                reports.put(("read", part[0], count))
+
+        try:
+            build(app, building, 0, end, batch_size, cache_size, report, part)
+        finally:
+            for view in [*building, *views]:
+                view.close()
+            app.close()
+        reports.put(("done", part[0], None))
+    except BaseException:
+        reports.put(("failed", part[0], traceback.format_exc()))
+        raise

@@ -54,19 +54,22 @@ class CallbackState(msgspec.Struct):
 _decode_callback = msgspec.json.Decoder(CallbackState).decode
 
 
-def read_log(app: Application[UUID], after: int, page_size: int) -> Iterator[list[Row]]:
-    """Pages of the log after position ``after``, to its end (events appended meanwhile too)."""
+def read_log(
+    app: Application[UUID], after: int, page_size: int, until: int | None = None
+) -> Iterator[list[Row]]:
+    """Pages of the log after position ``after``, up to ``until`` or to its end (events
+    appended meanwhile too)."""
     recorder = app.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
-        yield from _read_sqlite(recorder, after, page_size)
+        yield from _read_sqlite(recorder, after, page_size, until)
         return
-    while page := recorder.select_notifications(start=after + 1, limit=page_size):
+    while page := recorder.select_notifications(start=after + 1, limit=page_size, stop=until):
         yield [Row(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
         after = page[-1].id
 
 
 def _read_sqlite(
-    recorder: SQLiteApplicationRecorder, after: int, page_size: int
+    recorder: SQLiteApplicationRecorder, after: int, page_size: int, until: int | None
 ) -> Iterator[list[Row]]:
     # A connection of its own, and a statement per page: no read snapshot is held across
     # pages, so the event store's WAL can be checkpointed while the rebuild runs.
@@ -74,10 +77,11 @@ def _read_sqlite(
     table = recorder.events_table_name  # the recorder's own constant, not input
     query = (
         "SELECT rowid, originator_id, originator_version, topic, state"  # noqa: S608
-        f" FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        f" FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?"
     )
+    last = until if until is not None else 2**63 - 1
     try:
-        while page := connection.execute(query, (after, page_size)).fetchall():
+        while page := connection.execute(query, (after, last, page_size)).fetchall():
             yield [Row(*row) for row in page]
             after = page[-1][0]
     finally:

@@ -10,6 +10,7 @@ woken early by local commits.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections import OrderedDict
@@ -43,6 +44,8 @@ def open_view(name: str, env: Mapping[str, str], account_tz: Any = None) -> Any:
     view = factory.tracking_recorder(_VIEW_CLASSES[env["PERSISTENCE_MODULE"], name])
     if isinstance(view, MetricsSql):
         view.account_tz = account_tz
+    # How to open it again in another process (a rebuild's workers).
+    view.opened_as = functools.partial(open_view, name, dict(env), account_tz)  # type: ignore[attr-defined]
     return view
 
 

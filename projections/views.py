@@ -394,7 +394,8 @@ class MetricsSql(SqlView):
                     if sign < 0:
                         emptied.add(row_key)
             kept.append((key, _contributions_encoder.encode(list(now)).decode()))
-        deltas = [(*row_key, *total) for row_key, total in summed.items()]
+        # In key order: rebuild workers adding to the same rows never deadlock.
+        deltas = [(*row_key, *summed[row_key]) for row_key in sorted(summed)]
         self._apply(cursor, deltas, kept, sorted(emptied))
 
     def _apply(

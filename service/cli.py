@@ -61,7 +61,7 @@ def project() -> int:
     return 0
 
 
-def rebuild(which: str, batch_size: int) -> int:
+def rebuild(which: str, batch_size: int, workers: int | None = None) -> int:
     """Build the chosen views afresh from the whole event log beside the live ones, then
     swap them in (one transaction each): readers never see a half-built view, and a
     running service's projections carry on from the new views' position."""
@@ -77,7 +77,11 @@ def rebuild(which: str, batch_size: int) -> int:
         total = runner.app.recorder.max_notification_id() or 0
         with tqdm(total=total, unit="ev", unit_scale=True, desc=f"rebuild {which}") as bar:
             position = rebuild_views(
-                runner.app, runner.views, batch_size=batch_size, progress=bar.update
+                runner.app,
+                runner.views,
+                batch_size=batch_size,
+                progress=bar.update,
+                workers=workers or min(os.cpu_count() or 1, 4),
             )
     finally:
         runner.close()
@@ -190,6 +194,9 @@ def parser() -> argparse.ArgumentParser:
     )
     again.add_argument("view", choices=["timeline", "metrics", "all"])
     again.add_argument("--batch", type=int, default=20_000, help="events per view transaction")
+    again.add_argument(
+        "--workers", type=int, help="processes sharing the calls (default: CPUs, at most 4)"
+    )
     out = commands.add_parser("export", help="export events or calls for analytics")
     out.add_argument("what", choices=["events", "calls"])
     out.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
@@ -212,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[], int]] = {
         "serve": lambda: serve(args.host, args.port, args.workers),
         "project": project,
-        "rebuild": lambda: rebuild(args.view, args.batch),
+        "rebuild": lambda: rebuild(args.view, args.batch, args.workers),
         "export": lambda: export(args.what, args.format, args.since, args.until, args.out),
         "import": lambda: import_log(args.file),
         "simulate": lambda: simulate(args, _simulator_env()),

@@ -281,3 +281,46 @@ def test_a_rebuild_replays_states_the_default_transcoder_wrote_and_reloads_evict
     finally:
         legacy.close()
         current.close()
+
+
+def test_a_rebuild_shared_between_processes_equals_one_in_a_single_process(
+    call_log: CallLog, runner: Runner
+) -> None:
+    specs = [outbound(status, losers=1) for status in (CallStatus.COMPLETED, CallStatus.BUSY)]
+    record_shuffled(call_log, mixed_calls(seed=43) * 1 + specs)
+    arriving = [c for spec in mixed_calls(seed=47) for c in spec.callbacks]
+
+    def record_some(_: int) -> None:
+        # Events appended while the workers run: this process replays them afterwards.
+        for callback in arriving[:5]:
+            call_log.record(callback)
+        del arriving[:5]
+
+    shared = runner()
+    position = rebuild_views(
+        shared.app, shared.views, batch_size=4, workers=2, progress=record_some
+    )
+    assert position == call_log.recorder.max_notification_id()
+    expected = fresh_rebuild(runner)
+    assert (dumps(shared.views), shared.positions()) == expected
+
+
+def fail_to_open() -> Any:
+    """Stands for a worker that cannot open its view (picklable: spawned processes)."""
+    raise RuntimeError("no view here")
+
+
+def test_a_failed_worker_fails_the_rebuild_and_leaves_the_live_view(
+    call_log: CallLog, runner: Runner
+) -> None:
+    record_shuffled(call_log, mixed_calls(seed=53))
+    live = runner()
+    live.catch_up()
+    old = dumps(live.views)
+    failing = runner()
+    failing.views[1].opened_as = fail_to_open  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError, match="no view here"):
+        rebuild_views(failing.app, failing.views, batch_size=4, workers=2)
+    assert dumps(live.views) == old
+    live.catch_up()
+    assert (dumps(live.views), live.positions()) == fresh_rebuild(runner)

@@ -48,9 +48,14 @@ class Database:
             "POSTGRES_USER": self.user,
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_CONNECT_TIMEOUT": "5",
+            # Check a pooled connection before use: after a database restart the pool
+            # holds dead ones, and without the check each would fail one request.
+            "POSTGRES_PRE_PING": "y",
         }
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema
+        if purpose == "events":
+            env["APPLICATION_RECORDER_TOPIC"] = "service.recorders:PostgresCallRecorder"
         return env
 
 

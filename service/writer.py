@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from eventsourcing.persistence import InterfaceError, OperationalError
+
 from domain.callbacks import Callback
 from service.application import CallLog, Recorded
 
@@ -107,6 +109,10 @@ class GroupCommitWriter:
         started = time.perf_counter()
         try:
             results = self.app.record_batch([callback for callback, _ in batch])
+        except (OperationalError, InterfaceError) as outage:
+            # The store is unreachable: every queued request would wait out the same
+            # timeouts one by one, so all of them hear 503 now and Plivo retries later.
+            self._fail(batch + self._drain(), outage)
         except Exception:
             self._commit_one_by_one(batch)
         else:
@@ -114,6 +120,24 @@ class GroupCommitWriter:
                 future.set_result(result)
         if self.on_batch is not None:
             self.on_batch(BatchStats(len(batch), time.perf_counter() - started))
+
+    def _drain(self) -> list[tuple[Callback, Future[Recorded]]]:
+        """Everything queued right now (a stop marker is put back for the loop to see)."""
+        drained: list[tuple[Callback, Future[Recorded]]] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return drained
+            if item is _STOP:
+                self._queue.put(_STOP)
+                return drained
+            drained.append(item)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _fail(batch: list[tuple[Callback, Future[Recorded]]], error: Exception) -> None:
+        for _, future in batch:
+            future.set_exception(error)
 
     def _commit_one_by_one(self, batch: list[tuple[Callback, Future[Recorded]]]) -> None:
         """After a failed batch: one bad item (or a store outage) fails only its own request."""

@@ -43,6 +43,7 @@ class DeliveryOptions:
     get_share: float = 0.0
     retries: int = 5  # Plivo's most (rc=5)
     backoff: float = 0.05  # seconds, doubled at each retry
+    max_backoff: float = 2.0
     timeout: float = 30.0
 
 
@@ -102,10 +103,12 @@ class Deliverer:
         options: DeliveryOptions,
         rng: random.Random,
         progress: Callable[[int], object] | None = None,
+        observer: Callable[[int], object] | None = None,
     ) -> None:
         self.options = options
         self.rng = rng
         self.progress = progress
+        self.observer = observer  # told each reply's status (0: no reply), e.g. by fault tests
         self.report = DeliveryReport()
         self.pacer = _Pacer(options.rate)
         self._turn = 0
@@ -163,6 +166,10 @@ class Deliverer:
             if self.progress is not None:
                 self.progress(1)
 
+    def _observe(self, status: int) -> None:
+        if self.observer is not None:
+            self.observer(status)
+
     def _next_target(self) -> int:
         self._turn += 1
         return self._turn % len(self.options.targets)
@@ -176,7 +183,8 @@ class Deliverer:
         for attempt in range(options.retries + 1):
             if attempt:
                 report.retried += 1
-                await asyncio.sleep(options.backoff * 2 ** (attempt - 1))
+                pause = min(options.max_backoff, options.backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(pause)
             which = self._next_target()
             target = options.targets[which]
             signed = sign_request(
@@ -197,7 +205,9 @@ class Deliverer:
             except httpx.TransportError:
                 report.transport_errors += 1
                 delivery.uncertain += 1
+                self._observe(0)
                 continue
+            self._observe(response.status_code)
             if response.status_code >= 500:
                 report.unavailable += 1
                 continue

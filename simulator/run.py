@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,6 +29,8 @@ class Simulation:
     api_key: str | None = None
     verify: bool = True
     progress: bool = True
+    observer: Callable[[int], object] | None = None  # each reply's HTTP status (0: none)
+    on_call: Callable[[int], object] | None = None  # each call delivered
 
 
 @dataclass(slots=True)
@@ -63,7 +65,15 @@ async def run_async(simulation: Simulation) -> Outcome:
     with tqdm(
         total=len(calls), unit="call", desc="deliver", disable=not simulation.progress
     ) as bar:
-        report = await Deliverer(simulation.delivery, rng, bar.update).run(calls)
+        on_call = simulation.on_call
+
+        def delivered(count: int) -> None:
+            bar.update(count)
+            if on_call is not None:
+                on_call(count)
+
+        deliverer = Deliverer(simulation.delivery, rng, delivered, simulation.observer)
+        report = await deliverer.run(calls)
     verification = None
     if simulation.verify:
         target = simulation.delivery.targets[0].url

@@ -18,7 +18,6 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import traceback
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
@@ -26,7 +25,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic, resolve_topic
 
-from projections.replay import Replay, read_log
+from projections.replay import Part, Replay, read_log
 from projections.views import NEXT, MetricsSql, SqlView
 
 Progress = Callable[[int], object]
@@ -63,19 +62,6 @@ def rebuild_views(
     return position
 
 
-Part = tuple[int, int]  # (this one, out of how many)
-
-
-def part_of(originator_id: Any, parts: int) -> int:
-    """Which of ``parts`` partitions a call belongs to, the same in every process."""
-    if isinstance(originator_id, UUID):
-        return originator_id.int % parts
-    text = str(originator_id)
-    if len(text) == 32:  # SQLite's hex digits: the same number as the UUID's
-        return int(text, 16) % parts
-    return zlib.crc32(text.encode()) % parts
-
-
 def build(
     app: Application[UUID],
     building: Sequence[SqlView],
@@ -95,11 +81,8 @@ def build(
         maxsize=cache_size,
     )
     position = after
-    for page in read_log(app, after, batch_size, until):
-        rows = page
-        if part is not None:
-            rows = [row for row in page if part_of(row.originator_id, part[1]) == part[0]]
-        batch = replay.batch(rows)
+    for page in read_log(app, after, batch_size, until, part):
+        batch = replay.batch(page)
         for view in building:
             with view.bulk_transaction() as cursor:
                 view.write_bulk(cursor, batch)
@@ -174,8 +157,7 @@ def _worker(
         building = [view.sibling(NEXT) for view in views]
 
         def report(count: int) -> None:
-            if part[0] == 0:  # every worker reads every event: one counts them
-                reports.put(("read", part[0], count))
+            reports.put(("read", part[0], count))
 
         try:
             build(app, building, 0, end, batch_size, cache_size, report, part)

@@ -54,22 +54,43 @@ class CallbackState(msgspec.Struct):
 _decode_callback = msgspec.json.Decoder(CallbackState).decode
 
 
+Part = tuple[int, int]  # (this one, out of how many): a share of the calls
+
+
+def part_of(originator_id: Any, parts: int) -> int:
+    """Which of ``parts`` shares a call is in: its id's last hex digit's code, mod ``parts``
+    (a UUID's and SQLite's 32 hex digits end alike; SQLite's reader tests it in SQL)."""
+    return ord(str(originator_id)[-1]) % parts
+
+
 def read_log(
-    app: Application[UUID], after: int, page_size: int, until: int | None = None
+    app: Application[UUID],
+    after: int,
+    page_size: int,
+    until: int | None = None,
+    part: Part | None = None,
 ) -> Iterator[list[Row]]:
     """Pages of the log after position ``after``, up to ``until`` or to its end (events
-    appended meanwhile too)."""
+    appended meanwhile too); only the events of the calls in ``part``, if given."""
     recorder = app.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
-        yield from _read_sqlite(recorder, after, page_size, until)
+        yield from _read_sqlite(recorder, after, page_size, until, part)
         return
     while page := recorder.select_notifications(start=after + 1, limit=page_size, stop=until):
-        yield [Row(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
+        rows = [Row(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
+        if part is not None:
+            rows = [row for row in rows if part_of(row.originator_id, part[1]) == part[0]]
+        if rows:
+            yield rows
         after = page[-1].id
 
 
 def _read_sqlite(
-    recorder: SQLiteApplicationRecorder, after: int, page_size: int, until: int | None
+    recorder: SQLiteApplicationRecorder,
+    after: int,
+    page_size: int,
+    until: int | None,
+    part: Part | None,
 ) -> Iterator[list[Row]]:
     # A connection of its own, and a statement per page: no read snapshot is held across
     # pages, so the event store's WAL can be checkpointed while the rebuild runs.
@@ -77,11 +98,13 @@ def _read_sqlite(
     table = recorder.events_table_name  # the recorder's own constant, not input
     query = (
         "SELECT rowid, originator_id, originator_version, topic, state"  # noqa: S608
-        f" FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?"
+        f" FROM {table} WHERE rowid > ? AND rowid <= ?"
+        " AND unicode(substr(originator_id, -1)) % ? = ? ORDER BY rowid LIMIT ?"
     )
     last = until if until is not None else 2**63 - 1
+    share, parts = part if part is not None else (0, 1)
     try:
-        while page := connection.execute(query, (after, last, page_size)).fetchall():
+        while page := connection.execute(query, (after, last, parts, share, page_size)).fetchall():
             yield [Row(*row) for row in page]
             after = page[-1][0]
     finally:

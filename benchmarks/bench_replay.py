@@ -3,7 +3,9 @@
 Generates a SQLite event log of realistic simulated calls (``BENCH_EVENTS``, default
 1,000,000 events), then in the same run times (a) a raw ``SELECT`` of every stored event
 with msgspec decoding of its state, the floor any replay pays, and (b) the real
-``calltrail rebuild all`` command in its own process, reporting its peak RSS.
+``calltrail rebuild all`` command in its own process (with its default worker
+processes, one per CPU up to 4), reporting the peak RSS of the largest of its processes.
+The load average is printed too: on a shared machine, other work skews both figures.
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ def main() -> None:
         print(f"raw SELECT + msgspec decode: {raw_rate:12,.0f} events/s ({count:,} events)")
         print(f"calltrail rebuild all:       {rate:12,.0f} events/s ({seconds:.1f} s)")
         print(f"ratio rebuild/raw:           {rate / raw_rate:12.2f}  (goal >= 0.25)")
-        print(f"rebuild peak RSS:            {peak_mib:9,d} MiB")
+        print(f"rebuild peak RSS:            {peak_mib:9,d} MiB (largest process)")
+        print(f"CPUs {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} after the run")
 
 
 if __name__ == "__main__":

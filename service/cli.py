@@ -42,12 +42,13 @@ def serve(host: str, port: int, workers: int) -> int:
     return 0
 
 
-def project() -> int:
+def project(batch_size: int = 2000) -> int:
     """Keep the views up to date in this process (for deployments that set
     ``CALLTRAIL_PROJECTIONS=off`` on the web workers), until SIGTERM or Ctrl-C."""
     from service.bootstrap import projection_runner  # noqa: PLC0415
 
     runner = projection_runner(Settings.from_env())
+    runner.batch_size = batch_size
     stop = threading.Event()
 
     def finish(*_: object) -> None:
@@ -188,7 +189,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    commands.add_parser("project", help="keep the read-model views up to date (separate process)")
+    follow = commands.add_parser(
+        "project", help="keep the read-model views up to date (separate process)"
+    )
+    follow.add_argument("--batch", type=int, default=2000, help="events per view transaction")
     again = commands.add_parser(
         "rebuild", help="replay the event log into new views, then swap them in"
     )
@@ -218,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands: dict[str, Callable[[], int]] = {
         "serve": lambda: serve(args.host, args.port, args.workers),
-        "project": project,
+        "project": lambda: project(args.batch),
         "rebuild": lambda: rebuild(args.view, args.batch, args.workers),
         "export": lambda: export(args.what, args.format, args.since, args.until, args.out),
         "import": lambda: import_log(args.file),

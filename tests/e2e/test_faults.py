@@ -225,7 +225,8 @@ def test_a_killed_projection_process_resumes_exactly_once(database_url: str) -> 
     settings = Settings.from_env({"CALLTRAIL_DATABASE_URL": database_url})
     views = open_views(settings)
     try:
-        command = [sys.executable, "-m", "service.cli", "project"]
+        # Small batches: many view transactions, so the kill lands inside the backlog.
+        command = [sys.executable, "-m", "service.cli", "project", "--batch", "50"]
         first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
         views[0].wait("CallLog", head // 3, timeout=120)  # well into the backlog
         first.kill()

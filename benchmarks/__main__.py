@@ -9,6 +9,7 @@ BENCHMARKS = [
     "benchmarks.bench_append",
     "benchmarks.bench_signature",
     "benchmarks.bench_ingest",
+    "benchmarks.bench_scaleout",
     "benchmarks.bench_replay",
     "benchmarks.bench_codec",
 ]

@@ -25,20 +25,17 @@ class HangupReport:
 
 def hangup_report(params: Mapping[str, str]) -> HangupReport:
     """Read the hangup fields of one callback; never raises, blanks stay blank."""
-
-    def text(name: str) -> str:
-        return params.get(name, "").strip()
-
+    get = params.get
     return HangupReport(
-        cause=text("HangupCause"),
-        cause_code=text("HangupCauseCode"),
-        cause_name=text("HangupCauseName"),
-        source=text("HangupSource"),
-        duration=to_int(params.get("Duration")),
-        bill_duration=to_int(params.get("BillDuration")),
-        start_time=text("StartTime"),
-        answer_time=text("AnswerTime"),
-        end_time=text("EndTime"),
+        cause=get("HangupCause", "").strip(),
+        cause_code=get("HangupCauseCode", "").strip(),
+        cause_name=get("HangupCauseName", "").strip(),
+        source=get("HangupSource", "").strip(),
+        duration=to_int(get("Duration")),
+        bill_duration=to_int(get("BillDuration")),
+        start_time=get("StartTime", "").strip(),
+        answer_time=get("AnswerTime", "").strip(),
+        end_time=get("EndTime", "").strip(),
     )
 
 

@@ -8,7 +8,7 @@ call do not depend on the order Plivo's callbacks arrive in.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from domain.callbacks import to_int
 
@@ -43,38 +43,48 @@ class DialOutcome:
     b_leg_uuid: str
 
 
-def _leg_action(params: Mapping[str, str]) -> str:
-    action = params.get("DialAction") or params.get("DialBLegStatus") or ""
-    return action.strip().lower()
-
-
 def merge_callback(leg: Leg | None, uuid: str, params: Mapping[str, str]) -> Leg:
-    """Fold one Dial ``callbackUrl`` request into its leg."""
+    """Fold one Dial ``callbackUrl`` request into its leg.
+
+    Built field by field (no ``dataclasses.replace``): every replay runs this per callback.
+    """
     current = leg or Leg(uuid=uuid)
-    action = _leg_action(params)
+    get = params.get
+    action = (get("DialAction") or get("DialBLegStatus") or "").strip().lower()
     rank = LEG_RANK.get(action, 0)
     status = action if rank > LEG_RANK.get(current.status, 0) else current.status
     if status == "digits":
         status = "connected"
-    answered = (
-        current.answered or rank in (1, 2) or (to_int(params.get("DialBLegDuration")) or 0) > 0
-    )
-    merged = replace(
-        current,
-        status=status,
-        answered=answered,
-        to=current.to or params.get("DialBLegTo", "").strip(),
-    )
+    answered = current.answered or rank in (1, 2) or (to_int(get("DialBLegDuration")) or 0) > 0
+    to = current.to or get("DialBLegTo", "").strip()
     if action != "hangup" or current.hangup_cause or current.hangup_cause_code:
-        return merged
-    return replace(
-        merged,
-        hangup_cause=params.get("DialBLegHangupCause", "").strip(),
-        hangup_cause_code=params.get("DialBLegHangupCauseCode", "").strip(),
-        hangup_cause_name=params.get("DialBLegHangupCauseName", "").strip(),
-        hangup_source=params.get("DialBLegHangupSource", "").strip(),
-        duration=to_int(params.get("DialBLegDuration")),
-        bill_duration=to_int(params.get("DialBLegBillDuration")),
+        if status == current.status and answered == current.answered and to == current.to:
+            return current  # equal in every field: frozen, so the same one serves
+        return Leg(
+            current.uuid,
+            status,
+            answered,
+            to,
+            current.hangup_cause,
+            current.hangup_cause_code,
+            current.hangup_cause_name,
+            current.hangup_source,
+            current.duration,
+            current.bill_duration,
+            current.dial_status,
+        )
+    return Leg(
+        current.uuid,
+        status,
+        answered,
+        to,
+        get("DialBLegHangupCause", "").strip(),
+        get("DialBLegHangupCauseCode", "").strip(),
+        get("DialBLegHangupCauseName", "").strip(),
+        get("DialBLegHangupSource", "").strip(),
+        to_int(get("DialBLegDuration")),
+        to_int(get("DialBLegBillDuration")),
+        current.dial_status,
     )
 
 
@@ -91,4 +101,19 @@ def dial_outcome(params: Mapping[str, str]) -> DialOutcome:
 def merge_action(leg: Leg | None, outcome: DialOutcome) -> Leg:
     """Fold a Dial ``action`` into the leg it names: Plivo names a B leg only if it answered."""
     current = leg or Leg(uuid=outcome.b_leg_uuid)
-    return replace(current, answered=True, dial_status=current.dial_status or outcome.status)
+    dial_status = current.dial_status or outcome.status
+    if current.answered and dial_status == current.dial_status:
+        return current  # equal in every field
+    return Leg(
+        current.uuid,
+        current.status,
+        True,
+        current.to,
+        current.hangup_cause,
+        current.hangup_cause_code,
+        current.hangup_cause_name,
+        current.hangup_source,
+        current.duration,
+        current.bill_duration,
+        dial_status,
+    )

@@ -9,6 +9,7 @@ event class it does not know) goes through the mapper and ``mutate`` as before.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import sqlite3
 from collections.abc import Iterator
@@ -21,11 +22,11 @@ import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.call import Call
 from domain.status import TERMINAL
-from projections.timeline import entry_row
+from projections.timeline import encode_params, entry_row
 from projections.views import Batch
 
 
@@ -40,9 +41,13 @@ class Row(NamedTuple):
 
 
 class CallbackState(msgspec.Struct):
-    """What ``Call.evolve`` and the timeline entry read of a stored ``Call.CallbackEvent``."""
+    """What ``Call.evolve`` and the timeline entry read of a stored ``Call.CallbackEvent``.
 
-    timestamp: datetime
+    The time is kept as the stored text: the timeline shows it reformatted (``iso_time``),
+    and the fold reads it as a datetime only for a ring (``timestamp``).
+    """
+
+    at: str = msgspec.field(name="timestamp")
     kind: str
     params: dict[str, str]
     fingerprint: str
@@ -50,8 +55,39 @@ class CallbackState(msgspec.Struct):
     status: str | None
     class_version: int = 1
 
+    @property
+    def timestamp(self) -> datetime:
+        """The event's time, as the typed decoder reads it."""
+        return msgspec.convert(self.at, datetime)
+
+
+class RegisteredState(msgspec.Struct):
+    """A stored ``Call.Registered``."""
+
+    timestamp: datetime
+    originator_topic: str
+    call_uuid: str
+    class_version: int = 1
+
 
 _decode_callback = msgspec.json.Decoder(CallbackState).decode
+_decode_registered = msgspec.json.Decoder(RegisteredState).decode
+_CALL_TOPIC = get_topic(Call)
+
+
+def iso_time(stored: str) -> str:
+    """``datetime.isoformat(timespec="microseconds")`` of a stored (RFC 3339) time.
+
+    msgspec writes UTC times as ``…T09:00:00Z`` or ``…T09:00:00.123456Z``: those are
+    rewritten as text (isoformat is the costliest call of a timeline entry); any other
+    form is parsed and formatted.
+    """
+    if stored[-1:] == "Z":
+        if len(stored) == 20:
+            return f"{stored[:19]}.000000+00:00"
+        if len(stored) == 27 and stored[19] == ".":
+            return f"{stored[:26]}+00:00"
+    return msgspec.convert(stored, datetime).isoformat(timespec="microseconds")
 
 
 Part = tuple[int, int]  # (this one, out of how many): a share of the calls
@@ -119,8 +155,13 @@ def call_key(originator_id: Any) -> str:
     return str(originator_id)
 
 
+# How a topic's states are read: a callback or a registration decoded here (fast), a
+# registration through the mapper, anything else through the mapper and ``mutate``.
+_OTHER, _CALLBACK, _REGISTERED, _REGISTERED_FAST = 0, 1, 2, 3
+
+
 class _Topic(NamedTuple):
-    fast: bool  # a Call.CallbackEvent this module decodes itself
+    kind: int
     name: str  # the event class's name, as timeline entries show it
 
 
@@ -143,7 +184,8 @@ class Replay:
         self.with_entries = with_entries
         self.keep_before = keep_before
         self.maxsize = maxsize
-        self.calls: dict[str, Call] = {}
+        # By the id as the recorder gives it: the call, and its id as the views store it.
+        self.calls: dict[Any, tuple[Call, str]] = {}
         self._topics: dict[str, _Topic] = {}
         self._mapper_only = app.mapper.cipher is not None or app.mapper.compressor is not None
         self.reloads = 0
@@ -155,11 +197,22 @@ class Replay:
             fast = (
                 not self._mapper_only
                 and isinstance(cls, type)
-                and issubclass(cls, Call.CallbackEvent)
                 and getattr(cls, "class_version", 1) == 1
             )
-            known = self._topics[topic] = _Topic(fast, getattr(cls, "__name__", topic))
+            kind = _OTHER
+            if isinstance(cls, type) and issubclass(cls, Call.Registered):
+                kind = _REGISTERED_FAST if fast and cls is Call.Registered else _REGISTERED
+            elif fast and issubclass(cls, Call.CallbackEvent):
+                kind = _CALLBACK
+            known = self._topics[topic] = _Topic(kind, getattr(cls, "__name__", topic))
         return known
+
+    def _reload(
+        self, raw_id: Any, cached: tuple[Call, str] | None, version: int
+    ) -> tuple[Call, str]:
+        """A call not in the cache (or not at ``version``), read from the store."""
+        key = cached[1] if cached is not None else call_key(raw_id)
+        return self._load(key, version), key
 
     def _load(self, key: str, version: int) -> Call:
         self.reloads += 1
@@ -167,17 +220,35 @@ class Replay:
         assert isinstance(call, Call)
         return call
 
-    def _decode(self, row: Row, fast: bool) -> Any:
-        if fast:
-            try:
-                state = _decode_callback(row.state)
-            except msgspec.ValidationError:  # a state the default transcoder wrote
-                pass
-            else:
-                if state.class_version == 1:
-                    return state
+    def _event(self, row: Row) -> Any:
+        """The stored event as the application's mapper reads it."""
         stored = StoredEvent(row.originator_id, row.version, row.topic, row.state)
         return self.app.mapper.to_domain_event(stored)
+
+    def _callback(self, row: Row) -> Any:
+        try:
+            state = _decode_callback(row.state)
+        except msgspec.ValidationError:  # a state the default transcoder wrote
+            return self._event(row)
+        return state if state.class_version == 1 else self._event(row)
+
+    def _registered(self, row: Row, fast: bool) -> Call:
+        """A new call from its ``Registered`` state, as ``Event.mutate`` would make it."""
+        state = None
+        if fast:
+            with contextlib.suppress(msgspec.ValidationError):
+                state = _decode_registered(row.state)
+        if state is None or state.class_version != 1 or state.originator_topic != _CALL_TOPIC:
+            created = self._event(row).mutate(None)
+            assert isinstance(created, Call)
+            return created
+        raw = row.originator_id
+        call = object.__new__(Call)
+        call.__base_init__(
+            raw if isinstance(raw, UUID) else UUID(raw), row.version, state.timestamp
+        )
+        Call.__init__(call, state.call_uuid)
+        return call
 
     def batch(self, page: list[Row]) -> Batch:
         """The page folded: entries, each call's latest state, and (``keep_before``) the
@@ -185,37 +256,57 @@ class Replay:
         batch = Batch(with_entries=self.with_entries)
         entries, touched, before = batch.entries, batch.calls, batch.before
         cache = self.calls
+        topics = self._topics
+        with_entries, keep_before = self.with_entries, self.keep_before
+        encode = encode_params
         for row in page:
-            key = call_key(row.originator_id)
-            topic = self._topic(row.topic)
-            event = self._decode(row, topic.fast)
+            raw_id = row.originator_id
             version = row.version
-            if isinstance(event, Call.Registered):
-                created = event.mutate(None)
-                assert isinstance(created, Call)
-                call = created
+            position = row.position
+            topic = topics.get(row.topic) or self._topic(row.topic)
+            if topic.kind >= _REGISTERED:
+                call = self._registered(row, topic.kind == _REGISTERED_FAST)
+                key = call_key(raw_id)
             else:
-                cached = cache.pop(key, None)
-                call = (
-                    cached
-                    if cached is not None and cached.version == version - 1
-                    else self._load(key, version - 1)
-                )
-                if self.keep_before and key not in touched and call.status in TERMINAL:
+                cached = cache.pop(raw_id, None)
+                if cached is None or cached[0].version != version - 1:
+                    cached = self._reload(raw_id, cached, version - 1)
+                call, key = cached
+                if keep_before and key not in touched and call.status in TERMINAL:
                     before[key] = copy.deepcopy(call)
-                if isinstance(event, CallbackState | Call.CallbackEvent):
+                event = self._callback(row) if topic.kind == _CALLBACK else self._event(row)
+                if type(event) is CallbackState:
                     # The domain's own fold; what ``Event.mutate`` adds is checks the log's
                     # order already guarantees, and the version.
                     call.evolve(event)  # type: ignore[arg-type]
                     call.version = version
-                    if self.with_entries:
-                        entries.append(entry_row(event, row.position, key, version, topic.name))
+                    if with_entries:
+                        params = event.params
+                        entries.append(
+                            (
+                                position,
+                                key,
+                                version,
+                                iso_time(event.at),
+                                event.kind,
+                                topic.name,
+                                params.get("CallStatus", ""),
+                                event.verdict,
+                                event.status or "",
+                                encode(params).decode(),
+                            )
+                        )
+                elif isinstance(event, Call.CallbackEvent):
+                    call.evolve(event)
+                    call.version = version
+                    if with_entries:
+                        entries.append(entry_row(event, position, key, version, topic.name))
                 else:
                     event.mutate(call)
-            cache[key] = call
+            cache[raw_id] = (call, key)
             known = touched.get(key)
-            touched[key] = (call, known[1] if known else row.position, row.position)
+            touched[key] = (call, known[1] if known else position, position)
         if len(cache) > self.maxsize:
-            for key in list(islice(cache, len(cache) - self.maxsize)):
-                del cache[key]
+            for raw_id in list(islice(cache, len(cache) - self.maxsize)):
+                del cache[raw_id]
         return batch

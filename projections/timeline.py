@@ -13,6 +13,7 @@ from domain.call import Call
 from domain.legs import Leg
 
 _json = msgspec.json.Encoder()
+encode_params = _json.encode  # a callback's params as the timeline stores them (bytes)
 
 ENTRY_COLUMNS = (
     "position",

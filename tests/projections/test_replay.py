@@ -1,0 +1,73 @@
+"""The replay's own decoding gives what eventsourcing's mapper and ``mutate`` give."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.call import Call
+from projections.replay import CallbackState, Replay, Row, iso_time
+from service.application import CallLog
+from tests.projections.test_views import mixed_calls, record_shuffled
+
+_zones = st.one_of(
+    st.none(),
+    st.just(UTC),
+    st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m))),
+)
+
+
+@given(moment=st.datetimes(timezones=_zones))
+def test_iso_time_of_a_stored_time_is_its_isoformat(moment: datetime) -> None:
+    stored = msgspec.json.decode(msgspec.json.encode(moment), type=str)
+    assert iso_time(stored) == moment.isoformat(timespec="microseconds")
+
+
+@given(moment=st.datetimes(timezones=_zones))
+def test_a_callback_state_reads_the_time_the_encoder_wrote(moment: datetime) -> None:
+    state = CallbackState(
+        msgspec.json.decode(msgspec.json.encode(moment), type=str), "", {}, "", "", None
+    )
+    assert state.timestamp == moment
+    assert state.timestamp.utcoffset() == moment.utcoffset()
+
+
+def _rows(call_log: CallLog) -> list[Row]:
+    page = call_log.recorder.select_notifications(start=1, limit=10_000)
+    return [Row(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
+
+
+def test_calls_made_from_registered_states_equal_those_mutate_makes(call_log: CallLog) -> None:
+    record_shuffled(call_log, mixed_calls(seed=5))
+    replay = Replay(call_log, with_entries=True, keep_before=False)
+    made = 0
+    for row in _rows(call_log):
+        if row.version != 1:
+            continue
+        fast = replay._registered(row, fast=True)
+        slow = replay._registered(row, fast=False)
+        assert type(fast) is type(slow) is Call
+        assert vars(fast) == vars(slow)
+        assert fast.id == slow.id
+        assert fast.created_on == slow.created_on
+        made += 1
+    assert made
+
+
+def test_the_replay_folds_every_call_as_the_repository_does(call_log: CallLog) -> None:
+    record_shuffled(call_log, mixed_calls(seed=6))
+    replay = Replay(call_log, with_entries=True, keep_before=False, maxsize=3)
+    rows = _rows(call_log)
+    folded: dict[str, Call] = {}
+    for start in range(0, len(rows), 7):
+        for key, (call, _, _) in replay.batch(rows[start : start + 7]).calls.items():
+            folded[key] = call
+    assert replay.reloads  # a cache of 3 calls: some were read back
+    for key, call in folded.items():
+        stored: Any = call_log.repository.get(call.id)
+        assert str(stored.id) == key
+        assert vars(call) == vars(stored)

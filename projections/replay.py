@@ -29,15 +29,9 @@ from domain.status import TERMINAL
 from projections.timeline import encode_params, entry_row
 from projections.views import Batch
 
-
-class Row(NamedTuple):
-    """One stored event: its log position, and the columns as the recorder gives them."""
-
-    position: int
-    originator_id: Any  # a UUID, or SQLite's 32 hex digits
-    version: int
-    topic: str
-    state: bytes
+# One stored event: its log position, and the columns as the recorder gives them (the id
+# a UUID, or SQLite's 32 hex digits). A plain tuple: a rebuild makes one per event.
+Row = tuple[int, Any, int, str, bytes]  # position, originator_id, version, topic, state
 
 
 class CallbackState(msgspec.Struct):
@@ -113,9 +107,11 @@ def read_log(
         yield from _read_sqlite(recorder, after, page_size, until, part)
         return
     while page := recorder.select_notifications(start=after + 1, limit=page_size, stop=until):
-        rows = [Row(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
+        rows: list[Row] = [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page
+        ]
         if part is not None:
-            rows = [row for row in rows if part_of(row.originator_id, part[1]) == part[0]]
+            rows = [row for row in rows if part_of(row[1], part[1]) == part[0]]
         if rows:
             yield rows
         after = page[-1].id
@@ -141,7 +137,7 @@ def _read_sqlite(
     share, parts = part if part is not None else (0, 1)
     try:
         while page := connection.execute(query, (after, last, parts, share, page_size)).fetchall():
-            yield [Row(*row) for row in page]
+            yield page
             after = page[-1][0]
     finally:
         connection.close()
@@ -222,12 +218,12 @@ class Replay:
 
     def _event(self, row: Row) -> Any:
         """The stored event as the application's mapper reads it."""
-        stored = StoredEvent(row.originator_id, row.version, row.topic, row.state)
+        stored = StoredEvent(row[1], row[2], row[3], row[4])
         return self.app.mapper.to_domain_event(stored)
 
     def _callback(self, row: Row) -> Any:
         try:
-            state = _decode_callback(row.state)
+            state = _decode_callback(row[4])
         except msgspec.ValidationError:  # a state the default transcoder wrote
             return self._event(row)
         return state if state.class_version == 1 else self._event(row)
@@ -237,16 +233,14 @@ class Replay:
         state = None
         if fast:
             with contextlib.suppress(msgspec.ValidationError):
-                state = _decode_registered(row.state)
+                state = _decode_registered(row[4])
         if state is None or state.class_version != 1 or state.originator_topic != _CALL_TOPIC:
             created = self._event(row).mutate(None)
             assert isinstance(created, Call)
             return created
-        raw = row.originator_id
+        raw = row[1]
         call = object.__new__(Call)
-        call.__base_init__(
-            raw if isinstance(raw, UUID) else UUID(raw), row.version, state.timestamp
-        )
+        call.__base_init__(raw if isinstance(raw, UUID) else UUID(raw), row[2], state.timestamp)
         Call.__init__(call, state.call_uuid)
         return call
 
@@ -260,10 +254,8 @@ class Replay:
         with_entries, keep_before = self.with_entries, self.keep_before
         encode = encode_params
         for row in page:
-            raw_id = row.originator_id
-            version = row.version
-            position = row.position
-            topic = topics.get(row.topic) or self._topic(row.topic)
+            position, raw_id, version, topic_name, _ = row
+            topic = topics.get(topic_name) or self._topic(topic_name)
             if topic.kind >= _REGISTERED:
                 call = self._registered(row, topic.kind == _REGISTERED_FAST)
                 key = call_key(raw_id)

@@ -197,7 +197,16 @@ class SqlView:
 
     def write_bulk(self, cursor: Cursor, batch: Batch) -> None:
         """Write a rebuild's batch (``before`` filled in); tracking is set once, at the end."""
-        self.write_rows(cursor, batch)
+        self.write_prepared(cursor, self.prepare_bulk(batch))
+
+    def prepare_bulk(self, batch: Batch) -> Any:
+        """A rebuild's batch as the values ``write_prepared`` writes, taken now: a rebuild
+        writes them while it folds the next batch (which changes the calls)."""
+        return batch
+
+    def write_prepared(self, cursor: Cursor, prepared: Any) -> None:
+        """Write what ``prepare_bulk`` made, in the open transaction."""
+        self.write_rows(cursor, prepared)
 
     # The rebuild's steps, on the ``NEXT`` sibling: prepare, write_bulk…, finish, swap.
 
@@ -297,26 +306,46 @@ class TimelineSql(SqlView):
             ),
         ]
 
+    _UPSERT = _upsert(
+        "calls",
+        CALL_COLUMNS,
+        ["call_id"],
+        [
+            c
+            for c in CALL_COLUMNS
+            if c not in {"call_id", "call_uuid", "first_position", "first_seen"}
+        ],
+    )
+    _INSERT = (
+        f"INSERT INTO {{p}}entries ({', '.join(ENTRY_COLUMNS)})"
+        f" VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})"
+    )
+
     def write_rows(self, cursor: Cursor, batch: Batch) -> None:
         """Insert the entries, upsert each touched call's row."""
-        fixed = {"call_id", "call_uuid", "first_position", "first_seen"}
-        upsert = _upsert(
-            "calls", CALL_COLUMNS, ["call_id"], [c for c in CALL_COLUMNS if c not in fixed]
-        )
-        names = ", ".join(ENTRY_COLUMNS)
-        insert = (
-            f"INSERT INTO {{p}}entries ({names}) VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})"
-        )
-        if batch.entries:
-            cursor.executemany(self.sql(insert), batch.entries)
+        self.write_prepared(cursor, self.prepare_bulk(batch))
+
+    def prepare_bulk(self, batch: Batch) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The entries, and each touched call's row as it stands now."""
         rows = [
             call_row(call, key, first, last) for key, (call, first, last) in batch.calls.items()
         ]
+        return batch.entries, rows
+
+    def write_prepared(
+        self, cursor: Cursor, prepared: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+    ) -> None:
+        """Insert the entries, upsert the calls' rows."""
+        entries, rows = prepared
+        if entries:
+            cursor.executemany(self.sql(self._INSERT), entries)
         if rows:
-            cursor.executemany(self.sql(upsert), rows)
+            cursor.executemany(self.sql(self._UPSERT), rows)
 
 
 _contributions_decoder = msgspec.json.Decoder(list[Contribution])
+# Counter deltas, each kept call's contributions (JSON), and the counter rows that lost one.
+_Deltas = tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, ...]]]
 _contributions_encoder = msgspec.json.Encoder()
 
 
@@ -366,7 +395,7 @@ class MetricsSql(SqlView):
             kept.append((key, _contributions_encoder.encode(list(now)).decode()))
         self._apply(cursor, deltas, kept)
 
-    def write_bulk(self, cursor: Cursor, batch: Batch) -> None:
+    def prepare_bulk(self, batch: Batch) -> _Deltas:
         """As ``write_rows``, but old contributions come from ``batch.before`` (a rebuild
         folds every call itself), and the batch's deltas are summed per counter row first."""
         tz = self.account_tz
@@ -396,7 +425,11 @@ class MetricsSql(SqlView):
             kept.append((key, _contributions_encoder.encode(list(now)).decode()))
         # In key order: rebuild workers adding to the same rows never deadlock.
         deltas = [(*row_key, *summed[row_key]) for row_key in sorted(summed)]
-        self._apply(cursor, deltas, kept, sorted(emptied))
+        return deltas, kept, sorted(emptied)
+
+    def write_prepared(self, cursor: Cursor, prepared: _Deltas) -> None:
+        """Add a rebuild's summed deltas, keep its contributions."""
+        self._apply(cursor, *prepared)
 
     def _apply(
         self,

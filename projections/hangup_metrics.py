@@ -112,10 +112,17 @@ def _plivo_time(text: str, zone: tzinfo) -> datetime | None:
         whole, _, fraction = text.partition(".")
         if len(whole) != 19 or whole[4] != "-" or whole[10] != " " or whole[13] != ":":
             return None
-        parts = (whole[0:4], whole[5:7], whole[8:10], whole[11:13], whole[14:16], whole[17:19])
         micros = int(fraction.ljust(6, "0")[:6]) if fraction else 0
-        year, month, day, hour, minute, second = (int(p) for p in parts)
-        return datetime(year, month, day, hour, minute, second, micros, tzinfo=zone)
+        return datetime(
+            int(whole[0:4]),
+            int(whole[5:7]),
+            int(whole[8:10]),
+            int(whole[11:13]),
+            int(whole[14:16]),
+            int(whole[17:19]),
+            micros,
+            tzinfo=zone,
+        )
     except ValueError:
         return None
 

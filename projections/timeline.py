@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from domain.call import Call
-from domain.legs import Leg
+from domain.legs import DialOutcome, Leg
 
 _json = msgspec.json.Encoder()
 encode_params = _json.encode  # a callback's params as the timeline stores them (bytes)
@@ -59,6 +59,15 @@ def _by_uuid(leg: Leg) -> str:
     return leg.uuid
 
 
+def _in_order(dials: dict[str, DialOutcome]) -> list[DialOutcome]:
+    """The call's dials sorted by their repr (as ``Call.summary``), which costs only when
+    there is more than one."""
+    values = list(dials.values())
+    if len(values) > 1:
+        values.sort(key=repr)
+    return values
+
+
 def entry_row(
     event: Call.CallbackEvent | Any, position: int, call_id: str, version: int, name: str
 ) -> tuple[Any, ...]:
@@ -105,7 +114,7 @@ def call_row(call: Call, call_id: str, first: int, last: int) -> tuple[Any, ...]
         hangup.answer_time if hangup else "",
         hangup.end_time if hangup else "",
         _json.encode(sorted(call.legs.values(), key=_by_uuid)).decode(),
-        _json.encode(sorted(call.dials.values(), key=repr)).decode(),
+        _json.encode(_in_order(call.dials)).decode(),
         call.late,
         call.conflicts,
         call.version,

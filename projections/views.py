@@ -19,7 +19,13 @@ import msgspec
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from domain.call import Call
-from projections.hangup_metrics import KEY_COLUMNS, VALUE_COLUMNS, Contribution, contributions
+from projections.hangup_metrics import (
+    KEY_COLUMNS,
+    PDD_BOUNDS,
+    VALUE_COLUMNS,
+    Contribution,
+    contributions,
+)
 from projections.timeline import CALL_COLUMNS, ENTRY_COLUMNS, call_row, entry_row
 
 
@@ -410,21 +416,28 @@ class MetricsSql(SqlView):
                 continue
             for sign, items in ((-1, before), (1, now)):
                 for c in items:
+                    # What ``c.values(sign)`` adds, added in place: calls, answered, talk
+                    # seconds, and the one PDD bucket.
                     row_key = c.key()
-                    values = c.values(sign)
                     total = summed.get(row_key)
                     if total is None:
-                        summed[row_key] = [c.cause_name, *values]
+                        total = summed[row_key] = [c.cause_name, 0, 0, 0, [0] * len(PDD_BOUNDS)]
                     else:
                         # The last delta names the cause, as one upsert per delta would.
                         total[0] = c.cause_name
-                        for i, value in enumerate(values, 1):
-                            total[i] += value
+                    total[1] += sign
+                    total[2] += sign * c.answered
+                    total[3] += sign * c.talk_seconds
+                    if c.pdd_index is not None:
+                        total[4][c.pdd_index] += sign
                     if sign < 0:
                         emptied.add(row_key)
             kept.append((key, _contributions_encoder.encode(list(now)).decode()))
         # In key order: rebuild workers adding to the same rows never deadlock.
-        deltas = [(*row_key, *summed[row_key]) for row_key in sorted(summed)]
+        deltas = []
+        for row_key in sorted(summed):
+            name, calls, answered, talk, pdd = summed[row_key]
+            deltas.append((*row_key, name, calls, answered, talk, *pdd))
         return deltas, kept, sorted(emptied)
 
     def write_prepared(self, cursor: Cursor, prepared: _Deltas) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
+
+import psycopg
 
 from projections.runner import VIEW_NAMES, ViewRunner, open_view
 from service.application import CallLog
@@ -13,11 +17,41 @@ from service.settings import Settings, SettingsError
 log = logging.getLogger("calltrail")
 
 
+# Any constant shared by every calltrail process: it names the lock, nothing else.
+_SCHEMA_LOCK = 0x6361_6C6C
+
+
+@contextlib.contextmanager
+def schema_lock(database: Database) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while tables are created (nothing on SQLite).
+
+    Opening a recorder creates its tables if missing. Several processes doing so at
+    once on a fresh database (workers, hosts, the projection process) make PostgreSQL
+    fail one of them with "tuple concurrently updated"; the lock takes them in turn.
+    """
+    if database.kind != "postgres":
+        yield
+        return
+    env = database.eventsourcing_env("events")
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        yield  # the lock ends with the session
+
+
 def open_call_log(database: Database | str) -> CallLog:
     """The call log on ``database`` (a parsed ``Database`` or a database URL)."""
     if isinstance(database, str):
         database = parse_database_url(database)
-    return CallLog(env=database.eventsourcing_env("events"))
+    with schema_lock(database):
+        return CallLog(env=database.eventsourcing_env("events"))
 
 
 def check_security(settings: Settings) -> None:
@@ -38,10 +72,11 @@ def check_security(settings: Settings) -> None:
 def open_views(settings: Settings, names: tuple[str, ...] = VIEW_NAMES) -> list[Any]:
     """The read-model views ``names`` on the settings' store."""
     database = settings.database
-    return [
-        open_view(name, database.eventsourcing_env(name), settings.account_timezone)
-        for name in names
-    ]
+    with schema_lock(database):
+        return [
+            open_view(name, database.eventsourcing_env(name), settings.account_timezone)
+            for name in names
+        ]
 
 
 def projection_runner(settings: Settings, names: tuple[str, ...] = VIEW_NAMES) -> ViewRunner:

@@ -7,11 +7,12 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any
 
 from service.settings import Settings, SettingsError
 from simulator.cli import add_arguments as add_simulate_arguments
@@ -25,21 +26,60 @@ def serve(host: str, port: int, workers: int) -> int:
     from service.bootstrap import check_security  # noqa: PLC0415
 
     try:
-        check_security(Settings.from_env())
+        settings = Settings.from_env()
+        check_security(settings)
     except SettingsError as error:
         print(f"calltrail: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,  # each webhook already logs one JSON line (api/observability.py)
-        proxy_headers=False,  # forwarded headers are honoured only from CALLTRAIL_TRUSTED_PROXIES
-    )
+    where: dict[str, Any] = {"host": host, "port": port}
+    if workers > 1:
+        # uvicorn binds in the supervisor but listens only in each worker once it has
+        # started: until then connections are refused. Listening here first lets the
+        # kernel queue them while the workers start.
+        listener = socket.create_server((host, port), backlog=2048)
+        listener.set_inheritable(True)
+        where = {"fd": listener.fileno()}
+        print(f"calltrail: {workers} workers on http://{host}:{port}", file=sys.stderr)
+    with _supervisor_projections(settings, workers):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            **where,
+            workers=workers,
+            log_level="info",
+            access_log=False,  # each webhook already logs one JSON line (api/observability.py)
+            # Forwarded headers count only from CALLTRAIL_TRUSTED_PROXIES (api/webhooks.py).
+            proxy_headers=False,
+        )
     return 0
+
+
+@contextlib.contextmanager
+def _supervisor_projections(settings: Settings, workers: int) -> Iterator[None]:
+    """With several workers, project in this supervising process, not once per worker.
+
+    N embedded runners would all read the log and race for the same view writes (the
+    tracking check keeps that exactly-once, but N-1 of them do the work for nothing).
+    The workers' commits cannot wake a runner in another process, so it polls (0.5 s).
+    """
+    if workers <= 1 or not settings.embedded_projections:
+        yield
+        return
+    from service.bootstrap import projection_runner  # noqa: PLC0415
+
+    os.environ["CALLTRAIL_PROJECTIONS"] = "off"  # inherited by the spawned workers
+    runner = projection_runner(settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.follow, args=(stop,), name="calltrail-views")
+    thread.start()
+    logging.getLogger("calltrail").info("%d workers; projections run in the supervisor", workers)
+    try:
+        yield
+    finally:
+        stop.set()
+        runner.wake.set()
+        thread.join()
+        runner.close()
 
 
 def project(batch_size: int = 2000) -> int:

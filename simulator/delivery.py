@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -73,6 +74,7 @@ class DeliveryReport:
     retried: int = 0
     unavailable: int = 0  # 5xx replies
     transport_errors: int = 0
+    error_kinds: Counter[str] = field(default_factory=Counter)  # transport errors by type
     latencies: list[float] = field(default_factory=list)  # seconds, acknowledged attempts
     position: int = 0  # highest X-Calltrail-Position seen: the log position to read at
     seconds: float = 0.0
@@ -202,8 +204,9 @@ class Deliverer:
                 response = await clients[which].request(
                     signed.method, signed.target, headers=signed.headers, content=signed.body
                 )
-            except httpx.TransportError:
+            except httpx.TransportError as error:
                 report.transport_errors += 1
+                report.error_kinds[type(error).__name__] += 1
                 delivery.uncertain += 1
                 self._observe(0)
                 continue

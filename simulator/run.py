@@ -108,12 +108,14 @@ def summary(outcome: Outcome) -> str:
     incomplete = sum(not delivery.complete for delivery in report.calls)
     rate = report.acknowledged / report.seconds if report.seconds else 0.0
     ms = [1000 * value for value in report.latencies]
+    kinds = ", ".join(f"{name} {count:,}" for name, count in report.error_kinds.most_common())
     lines = [
         f"simulated {len(outcome.calls):,} calls (seed {outcome.seed}): {callbacks:,} callbacks"
         f" + {report.duplicates:,} duplicates, {report.attempts:,} requests"
         f" in {report.seconds:.1f} s",
         f"  acknowledged {report.acknowledged:,} ({rate:,.0f} req/s); retried {report.retried:,};"
-        f" 5xx {report.unavailable:,}; transport errors {report.transport_errors:,};"
+        f" 5xx {report.unavailable:,}; transport errors {report.transport_errors:,}"
+        f"{f' ({kinds})' if kinds else ''};"
         f" rejected (4xx) {rejected:,}; calls not fully acknowledged {incomplete:,}",
         f"  latency ms: p50 {percentile(ms, 0.5):.1f}  p95 {percentile(ms, 0.95):.1f}"
         f"  p99 {percentile(ms, 0.99):.1f}",

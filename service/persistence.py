@@ -54,6 +54,11 @@ class Database:
         }
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema
+        # eventsourcing opens 5 connections per recorder (up to 15): a process holds the
+        # log and two views, and with a few workers and hosts that exhausted PostgreSQL's
+        # default 100 connections. One writer thread and short reads need far fewer.
+        pool, overflow = ("2", "8") if purpose == "events" else ("1", "4")
+        env |= {"POSTGRES_POOL_SIZE": pool, "POSTGRES_MAX_OVERFLOW": overflow}
         if purpose == "events":
             env["APPLICATION_RECORDER_TOPIC"] = "service.recorders:PostgresCallRecorder"
         return env

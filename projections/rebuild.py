@@ -218,7 +218,9 @@ def _worker(
     """One rebuild process: open the log and the views anew, build its share, report."""
     try:
         topic, env = spec
-        app: Application[UUID] = resolve_topic(topic)(env=env)
+        # The store exists (this process's parent opened it); workers creating its tables
+        # at once collide on PostgreSQL ("tuple concurrently updated").
+        app: Application[UUID] = resolve_topic(topic)(env=env | {"CREATE_TABLE": "n"})
         views = [open_again() for open_again in opened]
         building = [view.sibling(NEXT) for view in views]
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 
 from litestar import Litestar, get
 from litestar.openapi import OpenAPIConfig
@@ -16,7 +15,7 @@ from api.reads import read_api
 from api.responses import Replies
 from api.signature import SignatureVerifier
 from api.webhooks import Webhooks, webhook_handlers
-from projections.runner import ViewRunner
+from projections.runner import following
 from service.bootstrap import check_security, open_call_log, open_views, projection_runner
 from service.settings import Settings
 from service.writer import BatchStats, GroupCommitWriter
@@ -28,24 +27,6 @@ log = logging.getLogger("calltrail")
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
-
-
-@contextmanager
-def embedded_projections(runner: ViewRunner | None) -> Iterator[None]:
-    """Keep the views up to date in a thread of this process while it serves."""
-    if runner is None:
-        yield
-        return
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.follow, args=(stop,), name="calltrail-views")
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        runner.wake.set()
-        thread.join()
-        runner.close()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -82,7 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.views = dict(zip(("timeline", "metrics"), views, strict=True))
         writer.start()
         try:
-            with embedded_projections(runner):
+            with following(runner) if runner is not None else nullcontext():
                 yield
         finally:
             writer.stop()

@@ -10,11 +10,12 @@ woken early by local commits.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -157,3 +158,19 @@ class ViewRunner:
                 log.exception("projection update failed; retrying in %.1f s", poll_seconds)
             self.wake.wait(timeout=poll_seconds)
             self.wake.clear()
+
+
+@contextlib.contextmanager
+def following(runner: ViewRunner) -> Iterator[None]:
+    """Keep ``runner``'s views up to date in a background thread during the block, then
+    stop it and close the runner."""
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.follow, args=(stop,), name="calltrail-views")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        runner.wake.set()
+        thread.join()
+        runner.close()

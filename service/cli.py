@@ -65,21 +65,13 @@ def _supervisor_projections(settings: Settings, workers: int) -> Iterator[None]:
     if workers <= 1 or not settings.embedded_projections:
         yield
         return
+    from projections.runner import following  # noqa: PLC0415
     from service.bootstrap import projection_runner  # noqa: PLC0415
 
     os.environ["CALLTRAIL_PROJECTIONS"] = "off"  # inherited by the spawned workers
-    runner = projection_runner(settings)
-    stop = threading.Event()
-    thread = threading.Thread(target=runner.follow, args=(stop,), name="calltrail-views")
-    thread.start()
     logging.getLogger("calltrail").info("%d workers; projections run in the supervisor", workers)
-    try:
+    with following(projection_runner(settings)):
         yield
-    finally:
-        stop.set()
-        runner.wake.set()
-        thread.join()
-        runner.close()
 
 
 def project(batch_size: int = 2000) -> int:

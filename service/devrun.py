@@ -61,6 +61,8 @@ def banner(settings: Settings, generated: set[str]) -> str:
         ]
     if "CALLTRAIL_API_KEYS" in generated:
         lines.append(f"  development read API key: {settings.api_keys[0]}")
+    if generated:
+        lines.append("  try it with simulated calls: .venv/bin/calltrail simulate --calls 200")
     return "\n".join(lines) + "\n"
 
 

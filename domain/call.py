@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.callbacks import Callback, CallbackKind, shows_answer
-from domain.hangup import HangupReport, Parties, better_parties, hangup_report
+from domain.hangup import AUTHORITY, HangupReport, Parties, better_parties, hangup_report
 from domain.ids import call_id
 from domain.legs import DialOutcome, Leg, dial_outcome, merge_action, merge_callback
 from domain.status import TERMINAL, CallStatus, Verdict, classify, parse_status
@@ -145,9 +145,7 @@ class Call(Aggregate):
         params = event.params
         self.fingerprints.add(event.fingerprint)
         status = event.status
-        self.status = _STATUSES.get(status) if status else None
-        if self.status is None and status:
-            self.status = parse_status(status)
+        self.status = (_STATUSES.get(status) or parse_status(status)) if status else None
         verdict = event.verdict
         if verdict == Verdict.LATE:
             self.late += 1
@@ -157,7 +155,8 @@ class Call(Aggregate):
         # callback, and the hangup details come from the (one) hangup request.
         if not self.answered and shows_answer(params):
             self.answered = True
-        self.parties = better_parties(self.parties, kind, params)
+        if AUTHORITY[kind] > self.parties.authority:  # else better_parties keeps them
+            self.parties = better_parties(self.parties, kind, params)
         if kind is CallbackKind.HANGUP:
             if self.hangup is None:
                 self.hangup = hangup_report(params)

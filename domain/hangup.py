@@ -51,7 +51,7 @@ class Parties:
 
 # Plivo's ``From`` gains or loses a leading "+" between callbacks of one call, so the
 # call's numbers come from the most authoritative kind, not from whichever came first.
-_AUTHORITY: Mapping[CallbackKind, int] = {
+AUTHORITY: Mapping[CallbackKind, int] = {
     CallbackKind.HANGUP: 4,
     CallbackKind.ANSWER: 3,
     CallbackKind.FALLBACK: 3,
@@ -63,7 +63,7 @@ _AUTHORITY: Mapping[CallbackKind, int] = {
 
 def better_parties(current: Parties, kind: CallbackKind, params: Mapping[str, str]) -> Parties:
     """Keep ``current`` unless this callback's kind is more authoritative."""
-    authority = _AUTHORITY[kind]
+    authority = AUTHORITY[kind]
     if authority <= current.authority:
         return current
     return Parties(

@@ -101,9 +101,19 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
 
 def hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
     """The UTC hour of Plivo's ``StartTime`` (account-local), or of ``fallback`` if unreadable."""
-    moment = _plivo_time(local_time, account_tz) or fallback
-    hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    moment = _plivo_time(local_time, account_tz)
+    if moment is not None and account_tz is UTC and _padded_digits(local_time):
+        # What the isoformat below gives, written from the text (the costly call here).
+        return f"{local_time[:10]}T{local_time[11:13]}:00:00+00:00"
+    hour = (moment or fallback).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return hour.isoformat()
+
+
+def _padded_digits(text: str) -> bool:
+    """Whether year, month, day and hour of a readable Plivo time are plain ASCII digits
+    (``int`` also reads " 9", "+9" or "٩")."""
+    head = text[:4] + text[5:7] + text[8:10] + text[11:13]
+    return head.isascii() and head.isdigit()
 
 
 def _plivo_time(text: str, zone: tzinfo) -> datetime | None:

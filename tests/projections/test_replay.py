@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import msgspec
@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.call import Call
+from projections.hangup_metrics import _plivo_time, hour_bucket
 from projections.replay import CallbackState, Replay, Row, iso_time
 from service.application import CallLog
 from tests.projections.test_views import mixed_calls, record_shuffled
@@ -71,3 +72,22 @@ def test_the_replay_folds_every_call_as_the_repository_does(call_log: CallLog) -
         stored: Any = call_log.repository.get(call.id)
         assert str(stored.id) == key
         assert vars(call) == vars(stored)
+
+
+def _reference_hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
+    moment = _plivo_time(local_time, account_tz) or fallback
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+_plivo_texts = st.one_of(
+    st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S")),
+    st.datetimes().map(lambda d: d.isoformat(sep=" ")),
+    st.from_regex(r"\A[0-9 +٣-]{4}-[0-9 +]{2}-[0-9]{2} [0-9 +٣]{2}:[0-9]{2}:[0-9]{2}\Z"),
+    st.text(max_size=30),
+)
+
+
+@given(text=_plivo_texts, zone=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]))
+def test_hour_buckets_are_unchanged(text: str, zone: tzinfo) -> None:
+    fallback = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    assert hour_bucket(text, zone, fallback) == _reference_hour_bucket(text, zone, fallback)

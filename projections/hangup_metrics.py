@@ -8,6 +8,7 @@ counting the call twice: the counters always equal a fresh replay.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import UTC, datetime, timedelta, tzinfo
 from operator import attrgetter
 
@@ -150,4 +151,4 @@ def pdd_index(call: Call) -> int | None:
     delay = (call.rang_at - started) / timedelta(seconds=1)
     if delay < 0 or delay > 3600:
         return None
-    return next(i for i, bound in enumerate(PDD_BOUNDS) if delay <= bound)
+    return bisect_left(PDD_BOUNDS, delay)  # the first bucket with delay <= bound

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.call import Call
-from projections.hangup_metrics import _plivo_time, hour_bucket
+from projections.hangup_metrics import PDD_BOUNDS, _plivo_time, hour_bucket, pdd_index
 from projections.replay import CallbackState, Replay, Row, iso_time
 from service.application import CallLog
 from tests.projections.test_views import mixed_calls, record_shuffled
@@ -91,3 +91,17 @@ _plivo_texts = st.one_of(
 def test_hour_buckets_are_unchanged(text: str, zone: tzinfo) -> None:
     fallback = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     assert hour_bucket(text, zone, fallback) == _reference_hour_bucket(text, zone, fallback)
+
+
+@given(delay=st.floats(min_value=-10, max_value=4000))
+def test_pdd_buckets_are_the_first_bound_not_below_the_delay(delay: float) -> None:
+    call = Call.register("c", datetime(2026, 3, 1, 9, tzinfo=UTC))
+    call.session_start = "2026-03-01 09:00:00"
+    call.rang_at = datetime(2026, 3, 1, 9, tzinfo=UTC) + timedelta(seconds=delay)
+    exact = (call.rang_at - datetime(2026, 3, 1, 9, tzinfo=UTC)) / timedelta(seconds=1)
+    expected = (
+        None
+        if exact < 0 or exact > 3600
+        else next(i for i, bound in enumerate(PDD_BOUNDS) if exact <= bound)
+    )
+    assert pdd_index(call) == expected

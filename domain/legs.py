@@ -43,12 +43,16 @@ class DialOutcome:
     b_leg_uuid: str
 
 
+_NO_LEG = Leg(uuid="")  # a new leg's fields but its uuid
+
+
 def merge_callback(leg: Leg | None, uuid: str, params: Mapping[str, str]) -> Leg:
     """Fold one Dial ``callbackUrl`` request into its leg.
 
     Built field by field (no ``dataclasses.replace``): every replay runs this per callback.
     """
-    current = leg or Leg(uuid=uuid)
+    current = leg or _NO_LEG  # a new leg: the defaults, and ``uuid``
+    uuid = current.uuid if leg else uuid
     get = params.get
     action = (get("DialAction") or get("DialBLegStatus") or "").strip().lower()
     rank = LEG_RANK.get(action, 0)
@@ -58,10 +62,10 @@ def merge_callback(leg: Leg | None, uuid: str, params: Mapping[str, str]) -> Leg
     answered = current.answered or rank in (1, 2) or (to_int(get("DialBLegDuration")) or 0) > 0
     to = current.to or get("DialBLegTo", "").strip()
     if action != "hangup" or current.hangup_cause or current.hangup_cause_code:
-        if status == current.status and answered == current.answered and to == current.to:
-            return current  # equal in every field: frozen, so the same one serves
+        if leg and status == leg.status and answered == leg.answered and to == leg.to:
+            return leg  # equal in every field: frozen, so the same one serves
         return Leg(
-            current.uuid,
+            uuid,
             status,
             answered,
             to,
@@ -74,7 +78,7 @@ def merge_callback(leg: Leg | None, uuid: str, params: Mapping[str, str]) -> Leg
             current.dial_status,
         )
     return Leg(
-        current.uuid,
+        uuid,
         status,
         answered,
         to,
@@ -100,12 +104,12 @@ def dial_outcome(params: Mapping[str, str]) -> DialOutcome:
 
 def merge_action(leg: Leg | None, outcome: DialOutcome) -> Leg:
     """Fold a Dial ``action`` into the leg it names: Plivo names a B leg only if it answered."""
-    current = leg or Leg(uuid=outcome.b_leg_uuid)
+    current = leg or _NO_LEG
     dial_status = current.dial_status or outcome.status
-    if current.answered and dial_status == current.dial_status:
-        return current  # equal in every field
+    if leg and leg.answered and dial_status == leg.dial_status:
+        return leg  # equal in every field
     return Leg(
-        current.uuid,
+        current.uuid if leg else outcome.b_leg_uuid,
         current.status,
         True,
         current.to,

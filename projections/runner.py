@@ -21,7 +21,9 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import Environment
+from psycopg.sql import SQL, Identifier
 
 from domain.call import Call
 from projections.postgres import PostgresMetricsView, PostgresTimelineView
@@ -90,6 +92,7 @@ class ViewRunner:
         self.batch_size = batch_size
         self.states = CallStates(self._load)
         self.wake = threading.Event()
+        self.listening = threading.Event()  # set while LISTEN is active (PostgreSQL)
 
     def _load(self, call_id: UUID, version: int) -> Call:
         call: object = self.app.repository.get(call_id, version=version)
@@ -150,7 +153,17 @@ class ViewRunner:
         return total
 
     def follow(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
-        """Keep the views up to date until ``stop`` is set (other processes' events: by polling)."""
+        """Keep the views up to date until ``stop`` is set.
+
+        Woken by ``wake`` (this process's commits) and, on PostgreSQL, by the NOTIFY the
+        event recorder sends with every insert (any process's); otherwise by polling.
+        """
+        listener = None
+        if isinstance(self.app.recorder, PostgresApplicationRecorder):
+            listener = threading.Thread(
+                target=self._listen, args=(stop,), name="calltrail-listen", daemon=True
+            )
+            listener.start()
         while not stop.is_set():
             try:
                 self.catch_up()
@@ -158,6 +171,34 @@ class ViewRunner:
                 log.exception("projection update failed; retrying in %.1f s", poll_seconds)
             self.wake.wait(timeout=poll_seconds)
             self.wake.clear()
+        if listener is not None:
+            listener.join()
+
+    def _listen(self, stop: threading.Event) -> None:
+        """LISTEN on the event table's channel and wake the runner at each NOTIFY.
+
+        eventsourcing's own subscription reads every notified event; the runner reads
+        its pages itself, so it only needs to know that something arrived.
+        """
+        recorder = self.app.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        channel = Identifier(recorder.channel_name)
+        while not stop.is_set():
+            try:
+                with recorder.datastore.get_connection() as conn:
+                    conn.execute(SQL("LISTEN {0}").format(channel))
+                    self.listening.set()
+                    self.wake.set()  # anything committed before LISTEN took effect
+                    try:
+                        while not stop.is_set():
+                            for _ in conn.notifies(timeout=0.2, stop_after=1):
+                                self.wake.set()
+                    finally:
+                        self.listening.clear()
+                        conn.execute(SQL("UNLISTEN {0}").format(channel))
+            except Exception:
+                log.warning("LISTEN for new events failed; polling until it is back")
+                stop.wait(1.0)
 
 
 @contextlib.contextmanager

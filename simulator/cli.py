@@ -28,6 +28,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _retries(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return int(text)
+
+
 def _mix(text: str) -> dict[int, float]:
     try:
         return parse_mix(text)
@@ -61,7 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--calls", type=_positive, default=1000, help="calls to simulate (default 1000)")
     add("--concurrency", type=_positive, default=32, help="calls in flight (default 32)")
-    add("--rate", type=float, default=0.0, help="requests per second (default: unpaced)")
+    add("--rate", type=_non_negative, default=0.0, help="requests per second (default: unpaced)")
     add(
         "--duplicates",
         type=_share,
@@ -96,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--retries",
-        type=int,
+        type=_retries,
         default=5,
         help="retries of a 5xx or connection error, as Plivo's '#rp=all' (default 5)",
     )

@@ -42,6 +42,13 @@ def test_a_wrong_token_fails_the_run_and_says_why(sqlite_url: str) -> None:
 
 
 def test_bad_options_are_refused_with_the_reason() -> None:
-    done = simulate("http://127.0.0.1:9", "--causes", "7011:1")
-    assert done.returncode == 2
-    assert "cause 7011 cannot be simulated" in done.stderr
+    for option, value, reason in (
+        ("--causes", "7011:1", "cause 7011 cannot be simulated"),
+        ("--retries", "-1", "expected an integer >= 0"),
+        ("--rate", "-3", "expected a number >= 0"),
+        ("--duplicates", "1.5", "expected a share between 0 and 1"),
+        ("--calls", "0", "expected a positive integer"),
+    ):
+        done = simulate("http://127.0.0.1:9", option, value)
+        assert done.returncode == 2, option
+        assert reason in done.stderr, option

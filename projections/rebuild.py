@@ -19,7 +19,6 @@ import contextlib
 import gc
 import multiprocessing
 import queue
-import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -78,8 +77,9 @@ def build(
     """Replay the log after ``after`` (up to ``until``, or its end) into ``building``; only
     the calls of ``part`` if given. Return the last position read.
 
-    Each batch's rows are taken on this thread and written on another, while this one
-    folds the next batch: the stores' drivers let go of the GIL while they write.
+    The writes stay on this thread: on a writer thread of their own (tried), the GIL
+    passed back and forth at every row the drivers read or wrote, costing a third more
+    CPU than the overlap saved.
     """
     replay = Replay(
         app,
@@ -88,10 +88,12 @@ def build(
         maxsize=cache_size,
     )
     position = after
-    with _fewer_collections(), _Writer() as writer:
+    with _fewer_collections():
         for page in read_log(app, after, batch_size, until, part):
             batch = replay.batch(page)
-            writer.put([(view, view.prepare_bulk(batch)) for view in building])
+            for view in building:
+                with view.bulk_transaction() as cursor:
+                    view.write_bulk(cursor, batch)
             position = page[-1][0]
             if progress is not None:
                 progress(len(page))
@@ -109,53 +111,6 @@ def _fewer_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*thresholds)
-
-
-class StoppedWritingError(Exception):
-    """The rebuild stopped (an error while folding): queued writes are dropped."""
-
-
-class _Writer:
-    """Writes prepared batches in order on a thread of its own, one transaction per view
-    and batch. At most one batch waits (memory stays flat); a failed write is raised on
-    the next ``put`` or at the end, and nothing after it is written."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[list[tuple[SqlView, Any]] | None] = queue.Queue(maxsize=1)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="rebuild-writer", daemon=True)
-
-    def __enter__(self) -> _Writer:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._error is not None:
-                continue  # drain: nothing is written after a failure
-            try:
-                for view, prepared in item:
-                    with view.bulk_transaction() as cursor:
-                        view.write_prepared(cursor, prepared)
-            except BaseException as error:  # raised on the folding thread
-                self._error = error
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def put(self, item: list[tuple[SqlView, Any]]) -> None:
-        """Queue one batch's writes (waits while the previous one is still queued)."""
-        self._raise()
-        self._queue.put(item)
-
-    def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        if error is not None:
-            self._error = self._error or StoppedWritingError()
-        self._queue.put(None)
-        self._thread.join()
-        if error is None:
-            self._raise()
 
 
 def _build_in_processes(

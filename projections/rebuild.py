@@ -31,6 +31,7 @@ from projections.replay import Part, Replay, read_log
 from projections.views import NEXT, MetricsSql, SqlView
 
 Progress = Callable[[int], object]
+MAX_PENDING = 3  # batches a view may hold back while its store is busy (flat memory)
 
 
 def rebuild_views(
@@ -88,15 +89,22 @@ def build(
         maxsize=cache_size,
     )
     position = after
+    # Each view's batches not written yet (its store was busy with another writer), as
+    # prepared rows: the calls they were taken from change as the replay goes on.
+    pending: list[list[Any]] = [[] for _ in building]
     with _fewer_collections():
         for page in read_log(app, after, batch_size, until, part):
             batch = replay.batch(page)
-            for view in building:
-                with view.bulk_transaction() as cursor:
-                    view.write_bulk(cursor, batch)
+            for view, waiting in zip(building, pending, strict=True):
+                waiting.append(view.prepare_bulk(batch))
+                if view.write_pending(waiting, wait=len(waiting) >= MAX_PENDING):
+                    waiting.clear()
             position = page[-1][0]
             if progress is not None:
                 progress(len(page))
+        for view, waiting in zip(building, pending, strict=True):
+            if waiting:
+                view.write_pending(waiting, wait=True)
     return position
 
 

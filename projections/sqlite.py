@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
@@ -25,6 +25,9 @@ _BULK_PRAGMAS = (
     "PRAGMA cache_size=-32768",
     "PRAGMA temp_store=MEMORY",
 )
+
+
+_BUSY_TIMEOUT_MS = 30_000
 
 
 class _SQLiteView(SQLiteTrackingRecorder, SqlView):
@@ -58,26 +61,59 @@ class _SQLiteView(SQLiteTrackingRecorder, SqlView):
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self.datastore.pool.db_name, isolation_level=None, timeout=30, check_same_thread=False
+            self.datastore.pool.db_name,
+            isolation_level=None,
+            timeout=_BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
         )
         connection.row_factory = sqlite3.Row
         return connection
 
-    @contextlib.contextmanager
-    def bulk_transaction(self) -> Iterator[Cursor]:
-        """A transaction on a connection of its own that does not sync each commit."""
+    def _bulk_connection(self) -> sqlite3.Connection:
         if self._bulk is None:
             self._bulk = self._connect()
             for pragma in _BULK_PRAGMAS:
                 self._bulk.execute(pragma)
-        cursor = self._bulk.cursor()
+        return self._bulk
+
+    @contextlib.contextmanager
+    def bulk_transaction(self) -> Iterator[Cursor]:
+        """A transaction on a connection of its own that does not sync each commit."""
+        connection = self._bulk_connection()
+        cursor = connection.cursor()
         cursor.execute("BEGIN IMMEDIATE")
         try:
             yield cursor
         except BaseException:
-            self._bulk.rollback()
+            connection.rollback()
             raise
-        self._bulk.commit()
+        connection.commit()
+
+    def write_pending(self, pending: Sequence[Any], *, wait: bool) -> bool:
+        """As ``SqlView.write_pending``. Rebuild workers share the file's one write lock: one
+        that finds it taken folds its next batch instead of sleeping in the busy handler."""
+        connection = self._bulk_connection()
+        if wait:
+            connection.execute("BEGIN IMMEDIATE")
+        else:
+            connection.execute("PRAGMA busy_timeout = 0")
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if error.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                    return False
+                raise
+            finally:
+                connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        cursor = connection.cursor()
+        try:
+            for prepared in pending:
+                self.write_prepared(cursor, prepared)
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+        return True
 
     def tracking_table(self) -> str:
         """eventsourcing's SQLite tracking table name is fixed (hence a file per view)."""

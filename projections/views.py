@@ -214,6 +214,14 @@ class SqlView:
         """Write what ``prepare_bulk`` made, in the open transaction."""
         self.write_rows(cursor, prepared)
 
+    def write_pending(self, pending: Sequence[Any], *, wait: bool) -> bool:
+        """Write prepared batches, in order, in one bulk transaction; unless ``wait``, only
+        if no other writer holds the store (else write nothing and return False)."""
+        with self.bulk_transaction() as cursor:
+            for prepared in pending:
+                self.write_prepared(cursor, prepared)
+        return True
+
     # The rebuild's steps, on the ``NEXT`` sibling: prepare, write_bulk…, finish, swap.
 
     def own_tables(self) -> list[str]:

@@ -16,9 +16,10 @@ from eventsourcing.persistence import Tracking
 
 from domain.ids import call_id
 from domain.status import CallStatus
-from projections.rebuild import rebuild_views
+from projections.rebuild import MAX_PENDING, rebuild_views
 from projections.replay import Replay
 from projections.runner import ViewRunner
+from projections.sqlite import SQLiteTimelineView
 from service.application import CallLog
 from service.bootstrap import open_call_log, projection_runner
 from service.persistence import parse_database_url
@@ -186,7 +187,7 @@ def test_a_rebuild_killed_midway_leaves_the_old_view_and_a_rerun_succeeds(
         import os
         from service.bootstrap import projection_runner
         from service.settings import Settings
-        from projections.rebuild import rebuild_views
+        from projections.rebuild import MAX_PENDING, rebuild_views
         settings = Settings.from_env({{"CALLTRAIL_DATABASE_URL": {database_url!r}}})
         runner = projection_runner(settings)
         pages = []
@@ -324,3 +325,37 @@ def test_a_failed_worker_fails_the_rebuild_and_leaves_the_live_view(
     assert dumps(live.views) == old
     live.catch_up()
     assert (dumps(live.views), live.positions()) == fresh_rebuild(runner)
+
+
+def test_batches_held_back_while_another_writer_has_the_store_are_written_in_order(
+    database_url: str, call_log: CallLog, runner: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = parse_database_url(database_url)
+    if database.kind != "sqlite":
+        pytest.skip("PostgreSQL has no single write lock to wait for")
+    record_shuffled(call_log, mixed_calls(seed=59))
+    expected = fresh_rebuild(runner)
+    other = sqlite3.connect(database.sqlite_file("timeline"), isolation_level=None)
+    refused: list[int] = []
+    real = SQLiteTimelineView.write_pending
+
+    def write_pending(view: Any, pending: list[Any], *, wait: bool) -> bool:
+        written = real(view, pending, wait=wait)
+        if not written:
+            refused.append(len(pending))
+        return written
+
+    def progress(_: int) -> None:
+        if not refused and not other.in_transaction:
+            other.execute("BEGIN IMMEDIATE")  # another writer (a rebuild worker) takes it
+        elif len(refused) == MAX_PENDING - 1 and other.in_transaction:
+            other.rollback()  # and lets go before the rebuild would have to wait
+
+    monkeypatch.setattr(SQLiteTimelineView, "write_pending", write_pending)
+    try:
+        rebuilding = runner()
+        rebuild_views(rebuilding.app, rebuilding.views, batch_size=3, progress=progress)
+    finally:
+        other.close()
+    assert refused == list(range(1, MAX_PENDING))
+    assert (dumps(rebuilding.views), rebuilding.positions()) == expected

@@ -18,7 +18,7 @@ from api.webhooks import Webhooks, webhook_handlers
 from projections.runner import following
 from service.bootstrap import check_security, open_call_log, open_views, projection_runner
 from service.settings import Settings
-from service.writer import BatchStats, GroupCommitWriter
+from service.writer import BatchStats, DirectWriter, GroupCommitWriter
 
 log = logging.getLogger("calltrail")
 
@@ -48,9 +48,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if runner is not None:
                 runner.wake.set()
 
-        writer = GroupCommitWriter(
+        writer: GroupCommitWriter | DirectWriter = GroupCommitWriter(
             call_log, settings.batch_max, settings.batch_wait_ms / 1000, on_batch=committed
         )
+        if not settings.group_commit:
+            writer = DirectWriter(call_log)
         app.state.observability = observability
         verifier = None
         if not settings.insecure_skip_signature:

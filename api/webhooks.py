@@ -23,7 +23,7 @@ from api.responses import XML, Replies
 from api.signature import SignatureVerifier
 from domain.callbacks import Callback, CallbackKind
 from service.settings import Settings
-from service.writer import GroupCommitWriter
+from service.writer import DirectWriter, GroupCommitWriter
 
 log = logging.getLogger("calltrail.webhooks")
 
@@ -44,7 +44,7 @@ class Webhooks:
 
     settings: Settings
     verifier: SignatureVerifier | None  # None only with CALLTRAIL_INSECURE_SKIP_SIGNATURE=1
-    writer: GroupCommitWriter
+    writer: GroupCommitWriter | DirectWriter
     replies: Replies
 
     def reply_for(self, kind: CallbackKind) -> bytes:

@@ -1,5 +1,6 @@
 """Durable ingest on PostgreSQL over HTTP: 1 and 2 workers with group commit, against the
-plain path (one eventsourcing save, one transaction, per callback) in the same run.
+plain path in the same run: ``CALLTRAIL_GROUP_COMMIT=off``, where each request saves its
+callback with one eventsourcing save in its own transaction, 16 at a time on a thread pool.
 
 Every server is ``calltrail serve`` on 127.0.0.1 with its own fresh PostgreSQL schema and
 projections off (the documented scale-out deployment runs them in ``calltrail project``).
@@ -22,7 +23,7 @@ from tests.conftest import PG_DSN
 from tests.e2e.server import running_server
 
 SERVERS = [  # name, workers, extra environment
-    ("plain: 1 save per callback", 1, {"CALLTRAIL_BATCH_MAX": "1"}),
+    ("plain: 1 save per callback", 1, {"CALLTRAIL_GROUP_COMMIT": "off"}),
     ("group commit, 1 worker", 1, {}),
     ("group commit, 2 workers", 2, {}),
 ]

@@ -42,6 +42,7 @@ class Settings:
     account_timezone: ZoneInfo
     max_body_bytes: int
     mask_numbers: bool
+    group_commit: bool
     batch_max: int
     batch_wait_ms: float
     embedded_projections: bool
@@ -68,6 +69,7 @@ class Settings:
             account_timezone=reader.parse("ACCOUNT_TIMEZONE", "UTC", _zone),
             max_body_bytes=reader.integer("MAX_BODY_BYTES", 102_400, 1024, 10_485_760),
             mask_numbers=reader.flag("MASK_NUMBERS"),
+            group_commit=reader.choice("GROUP_COMMIT", ("on", "off")) == "on",
             batch_max=reader.integer("BATCH_MAX", 256, 1, 10_000),
             batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
             read_wait_ms=reader.integer("READ_WAIT_MS", 5000, 0, 60_000),

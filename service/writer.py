@@ -12,7 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -146,3 +146,35 @@ class GroupCommitWriter:
                 future.set_result(self.app.record(callback))
             except Exception as error:
                 future.set_exception(error)
+
+
+class DirectWriter:
+    """No group commit: each callback is saved in its own transaction, on a thread of a
+    pool, as an eventsourcing application is used plainly (``CALLTRAIL_GROUP_COMMIT=off``).
+
+    The baseline the group-commit figures are measured against, and a fallback should a
+    deployment ever need one transaction per request.
+    """
+
+    def __init__(self, app: CallLog, threads: int = 16) -> None:
+        self.app = app
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the thread pool."""
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="calltrail-save")
+
+    def stop(self) -> None:
+        """Finish what was submitted, then stop the pool."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def submit(self, callback: Callback) -> Future[Recorded]:
+        """Save ``callback`` on a pool thread; the future resolves once it is committed."""
+        if self._pool is None:
+            future: Future[Recorded] = Future()
+            future.set_exception(WriterStoppedError("the service is stopping"))
+            return future
+        return self._pool.submit(self.app.record, callback)

@@ -8,10 +8,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from api.app import create_app
 from domain.callbacks import CallbackKind
 from domain.status import CallStatus
 from service.application import CallLog
-from tests.api.conftest import stored
+from tests.api.conftest import settings_for, stored
 from tests.api.payloads import (
     ANSWERED_OUTBOUND_HANGUP,
     BUSY_OUTBOUND_HANGUP,
@@ -179,3 +180,18 @@ def test_a_rotated_token_still_verifies(client: TestClient[Litestar]) -> None:
 
 def test_kinds_cover_every_callback_kind() -> None:
     assert set(PATHS) == set(CallbackKind)
+
+
+def test_without_group_commit_each_request_is_saved_on_its_own(database_url: str) -> None:
+    """``CALLTRAIL_GROUP_COMMIT=off``: the plain path, the benchmarks' baseline."""
+    app = create_app(settings_for(database_url, GROUP_COMMIT="off", PROJECTIONS="off"))
+    with TestClient(app=app) as client:
+        sender = PlivoSender(client)
+        log: CallLog = client.app.state.call_log
+        first = sender.send("/plivo/hangup", BUSY_OUTBOUND_HANGUP)
+        again = sender.send("/plivo/hangup", BUSY_OUTBOUND_HANGUP)
+        assert (first.status_code, again.status_code) == (200, 200)
+        assert first.headers["x-calltrail-verdict"] == "advanced"
+        assert again.headers["x-calltrail-verdict"] == "duplicate"
+        assert log.call(BUSY_OUTBOUND_HANGUP["CallUUID"]).status is CallStatus.BUSY
+        assert type(client.app.state.webhooks.writer).__name__ == "DirectWriter"

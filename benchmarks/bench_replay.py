@@ -94,6 +94,7 @@ def main() -> None:
         started = time.perf_counter()
         total = generate(url, target)
         print(f"generated {total:,} events in {time.perf_counter() - started:.0f} s")
+        load_before = os.getloadavg()[0]
         count, raw_rate = raw_scan(path)
         seconds, peak_mib = rebuild(url)
         rate = total / seconds
@@ -101,7 +102,10 @@ def main() -> None:
         print(f"calltrail rebuild all:       {rate:12,.0f} events/s ({seconds:.1f} s)")
         print(f"ratio rebuild/raw:           {rate / raw_rate:12.2f}  (goal >= 0.25)")
         print(f"rebuild peak RSS:            {peak_mib:9,d} MiB (largest process)")
-        print(f"CPUs {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} after the run")
+        print(
+            f"CPUs {os.cpu_count()}, load average {load_before:.2f} before the timed runs,"
+            f" {os.getloadavg()[0]:.2f} after"
+        )
 
 
 if __name__ == "__main__":

@@ -141,6 +141,18 @@ def test_a_runner_writing_during_the_rebuild_carries_on_from_the_new_views_exact
     assert calls == {str(call_id(spec.call_uuid)) for spec in specs + late}
 
 
+def assert_old_view_kept_then_rerun_succeeds(live: Any, old: Dumps, runner: Runner) -> None:
+    """After a failed rebuild: the old view is untouched, still projects, and a re-run
+    of the rebuild gives what a fresh rebuild gives."""
+    assert dumps(live.views) == old
+    live.catch_up()  # the old view is still the live one, and still projects
+    expected = fresh_rebuild(runner)
+    assert (dumps(live.views), live.positions()) == expected
+    again = runner()
+    rebuild_views(again.app, again.views, batch_size=5)
+    assert (dumps(again.views), again.positions()) == expected
+
+
 def interrupt_after_pages(pages: int) -> Callable[[int], None]:
     count = [0]
 
@@ -164,13 +176,7 @@ def test_an_interrupted_rebuild_leaves_the_old_view_usable_and_a_rerun_succeeds(
     stopped = runner()
     with pytest.raises(StoppedError):
         rebuild_views(stopped.app, stopped.views, batch_size=5, progress=interrupt_after_pages(2))
-    assert dumps(live.views) == old
-    live.catch_up()  # the old view is still the live one, and still projects
-    expected = fresh_rebuild(runner)
-    assert (dumps(live.views), live.positions()) == expected
-    again = runner()
-    rebuild_views(again.app, again.views, batch_size=5)
-    assert (dumps(again.views), again.positions()) == expected
+    assert_old_view_kept_then_rerun_succeeds(live, old, runner)
 
 
 def test_a_rebuild_killed_midway_leaves_the_old_view_and_a_rerun_succeeds(
@@ -200,13 +206,7 @@ def test_a_rebuild_killed_midway_leaves_the_old_view_and_a_rerun_succeeds(
     )
     done = subprocess.run([sys.executable, "-c", script], check=False, timeout=120)
     assert done.returncode == 9
-    assert dumps(live.views) == old
-    live.catch_up()
-    expected = fresh_rebuild(runner)
-    assert (dumps(live.views), live.positions()) == expected
-    again = runner()
-    rebuild_views(again.app, again.views, batch_size=5)
-    assert (dumps(again.views), again.positions()) == expected
+    assert_old_view_kept_then_rerun_succeeds(live, old, runner)
 
 
 def test_repeated_rebuilds_and_restarts_keep_one_set_of_indexes(

@@ -79,7 +79,7 @@ class Call(Aggregate):
         self.status: CallStatus | None = None
         self.answered = False
         self.hangup: HangupReport | None = None
-        self.parties = Parties()
+        self.parties = _NOBODY
         self.legs: dict[str, Leg] = {}
         self.dials: dict[str, DialOutcome] = {}
         self.fingerprints: set[str] = set()
@@ -139,7 +139,8 @@ class Call(Aggregate):
 
         Written for speed (a replay runs it for every callback ever stored): the kind
         and status values are looked up, not re-parsed, when they are the canonical ones
-        the events carry.
+        the events carry, and enum members are module constants (an enum class's
+        attribute costs as much as a dict lookup and a function call).
         """
         kind = _KINDS.get(event.kind) or CallbackKind(event.kind)
         params = event.params
@@ -147,9 +148,9 @@ class Call(Aggregate):
         status = event.status
         self.status = (_STATUSES.get(status) or parse_status(status)) if status else None
         verdict = event.verdict
-        if verdict == Verdict.LATE:
+        if verdict == _LATE:
             self.late += 1
-        elif verdict == Verdict.CONFLICT:
+        elif verdict == _CONFLICT:
             self.conflicts += 1
         # Facts that are true whatever the order: answered-ness is an "or" over every
         # callback, and the hangup details come from the (one) hangup request.
@@ -157,19 +158,19 @@ class Call(Aggregate):
             self.answered = True
         if AUTHORITY[kind] > self.parties.authority:  # else better_parties keeps them
             self.parties = better_parties(self.parties, kind, params)
-        if kind is CallbackKind.HANGUP:
+        if kind is _DIAL_CALLBACK:
+            uuid = params.get("DialBLegUUID", "").strip()
+            if uuid:
+                self.legs[uuid] = merge_callback(self.legs.get(uuid), uuid, params)
+        elif kind is _HANGUP:
             if self.hangup is None:
                 self.hangup = hangup_report(params)
-        elif kind is CallbackKind.RING:
+        elif kind is _RING:
             # The earliest ring, whatever order the rings arrive in (post-dial delay).
             if self.rang_at is None or event.timestamp < self.rang_at:
                 self.rang_at = event.timestamp
             self.session_start = self.session_start or params.get("SessionStart", "").strip()
-        elif kind is CallbackKind.DIAL_CALLBACK:
-            uuid = params.get("DialBLegUUID", "").strip()
-            if uuid:
-                self.legs[uuid] = merge_callback(self.legs.get(uuid), uuid, params)
-        elif kind is CallbackKind.DIAL_ACTION:
+        elif kind is _DIAL_ACTION:
             outcome = dial_outcome(params)
             self.dials[event.fingerprint] = outcome
             if outcome.b_leg_uuid:
@@ -193,6 +194,10 @@ class Call(Aggregate):
 
 _KINDS: Mapping[str, CallbackKind] = {kind.value: kind for kind in CallbackKind}
 _STATUSES: Mapping[str, CallStatus] = {status.value: status for status in CallStatus}
+_LATE, _CONFLICT = Verdict.LATE.value, Verdict.CONFLICT.value
+_HANGUP, _RING = CallbackKind.HANGUP, CallbackKind.RING
+_DIAL_CALLBACK, _DIAL_ACTION = CallbackKind.DIAL_CALLBACK, CallbackKind.DIAL_ACTION
+_NOBODY = Parties()  # a new call's parties (frozen: every call may start with this one)
 
 
 def _event_class(

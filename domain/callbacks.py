@@ -50,11 +50,14 @@ def shows_answer(params: Mapping[str, str]) -> bool:
     ``completed`` alone proves nothing (an inbound call can complete unanswered); an
     ``in-progress`` status, an ``AnswerTime`` or a positive ``Duration`` does.
     """
-    if parse_status(params.get("CallStatus")) is CallStatus.IN_PROGRESS:
+    if parse_status(params.get("CallStatus")) is _IN_PROGRESS:
         return True
     if params.get("AnswerTime", "").strip():
         return True
     return (to_int(params.get("Duration")) or 0) > 0
+
+
+_IN_PROGRESS = CallStatus.IN_PROGRESS  # an enum class's attribute is slow to look up
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from domain.callbacks import CallbackKind, to_int
 
 
-@dataclass(frozen=True, slots=True)
-class HangupReport:
+class HangupReport(NamedTuple):
     """The hangup fields, verbatim but trimmed; durations parsed (``None`` if absent)."""
 
     cause: str
@@ -39,8 +38,7 @@ def hangup_report(params: Mapping[str, str]) -> HangupReport:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Parties:
+class Parties(NamedTuple):
     """Direction and numbers of a call, from the most authoritative callback seen."""
 
     direction: str = ""

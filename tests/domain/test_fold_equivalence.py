@@ -4,7 +4,6 @@ gave, on arbitrary params (blanks, padding, odd case, junk durations) and any pr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,16 +25,14 @@ def _reference_merge_callback(leg: Leg | None, uuid: str, params: Mapping[str, s
     answered = (
         current.answered or rank in (1, 2) or (to_int(params.get("DialBLegDuration")) or 0) > 0
     )
-    merged = replace(
-        current,
+    merged = current._replace(
         status=status,
         answered=answered,
         to=current.to or params.get("DialBLegTo", "").strip(),
     )
     if action != "hangup" or current.hangup_cause or current.hangup_cause_code:
         return merged
-    return replace(
-        merged,
+    return merged._replace(
         hangup_cause=params.get("DialBLegHangupCause", "").strip(),
         hangup_cause_code=params.get("DialBLegHangupCauseCode", "").strip(),
         hangup_cause_name=params.get("DialBLegHangupCauseName", "").strip(),
@@ -47,7 +44,7 @@ def _reference_merge_callback(leg: Leg | None, uuid: str, params: Mapping[str, s
 
 def _reference_merge_action(leg: Leg | None, outcome: DialOutcome) -> Leg:
     current = leg or Leg(uuid=outcome.b_leg_uuid)
-    return replace(current, answered=True, dial_status=current.dial_status or outcome.status)
+    return current._replace(answered=True, dial_status=current.dial_status or outcome.status)
 
 
 def _reference_hangup_report(params: Mapping[str, str]) -> HangupReport:

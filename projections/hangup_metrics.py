@@ -8,6 +8,8 @@ counting the call twice: the counters always equal a fresh replay.
 
 from __future__ import annotations
 
+import functools
+import re
 from bisect import bisect_left
 from datetime import UTC, datetime, timedelta, tzinfo
 from operator import attrgetter
@@ -15,7 +17,7 @@ from operator import attrgetter
 import msgspec
 
 from domain.call import Call
-from domain.status import TERMINAL
+from domain.status import STATUS_TEXT, TERMINAL
 
 # Upper bounds (seconds) of the post-dial-delay histogram; Plivo times have 1 s resolution.
 PDD_BOUNDS: tuple[float, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, float("inf"))
@@ -74,7 +76,7 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
         scope="call",
         bucket=bucket,
         direction=direction,
-        status=call.status.value,
+        status=STATUS_TEXT[call.status],
         cause_code=hangup.cause_code if hangup else "",
         cause_source=hangup.source if hangup else "",
         cause_name=hangup.cause_name if hangup else "",
@@ -102,23 +104,41 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
 
 def hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
     """The UTC hour of Plivo's ``StartTime`` (account-local), or of ``fallback`` if unreadable."""
-    moment = _plivo_time(local_time, account_tz)
-    if moment is not None and account_tz is UTC and _padded_digits(local_time):
-        # What the isoformat below gives, written from the text (the costly call here).
-        return f"{local_time[:10]}T{local_time[11:13]}:00:00+00:00"
-    hour = (moment or fallback).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return hour.isoformat()
+    if _PLAIN_TIME.fullmatch(local_time):
+        # The minute decides the hour in every zone (offsets change on minute boundaries),
+        # and a replay meets the same minutes again and again.
+        bucket = _minute_bucket(local_time[:16], account_tz)
+        return bucket if bucket is not None else _utc_hour(fallback)
+    return _utc_hour(_plivo_time(local_time, account_tz) or fallback)
 
 
-def _padded_digits(text: str) -> bool:
-    """Whether year, month, day and hour of a readable Plivo time are plain ASCII digits
-    (``int`` also reads " 9", "+9" or "٩")."""
-    head = text[:4] + text[5:7] + text[8:10] + text[11:13]
-    return head.isascii() and head.isdigit()
+@functools.lru_cache(maxsize=4096)
+def _minute_bucket(minute: str, zone: tzinfo) -> str | None:
+    moment = _plivo_time(f"{minute}:00", zone)
+    return None if moment is None else _utc_hour(moment)
+
+
+def _utc_hour(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
+
+
+# Plivo's own form in ASCII digits, read by the C parser. Anything else (other digits,
+# signs, blanks, which ``int`` also reads) takes the slicing path below.
+_PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-5][0-9](?:\.[0-9]+)?")
 
 
 def _plivo_time(text: str, zone: tzinfo) -> datetime | None:
-    """``YYYY-MM-DD HH:MM:SS[.ffffff]`` in ``zone``; sliced by hand, strptime dominated replays."""
+    """``YYYY-MM-DD HH:MM:SS[.ffffff]`` in ``zone``, or ``None``."""
+    if _PLAIN_TIME.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=zone)
+        except ValueError:  # no such day or hour
+            return None
+    return _sliced_time(text, zone)
+
+
+def _sliced_time(text: str, zone: tzinfo) -> datetime | None:
+    """``_plivo_time`` by slicing and ``int``: strptime dominated replays."""
     try:
         whole, _, fraction = text.partition(".")
         if len(whole) != 19 or whole[4] != "-" or whole[10] != " " or whole[13] != ":":

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.call import Call
-from projections.hangup_metrics import PDD_BOUNDS, _plivo_time, hour_bucket, pdd_index
-from projections.replay import CallbackState, Replay, Row, iso_time
+from projections.hangup_metrics import (
+    PDD_BOUNDS,
+    _plivo_time,
+    _sliced_time,
+    hour_bucket,
+    pdd_index,
+)
+from projections.log import Row
+from projections.replay import Replay, _decode_callback
 from service.application import CallLog
 from tests.projections.test_views import mixed_calls, record_shuffled
 
@@ -23,16 +31,12 @@ _zones = st.one_of(
 
 
 @given(moment=st.datetimes(timezones=_zones))
-def test_iso_time_of_a_stored_time_is_its_isoformat(moment: datetime) -> None:
-    stored = msgspec.json.decode(msgspec.json.encode(moment), type=str)
-    assert iso_time(stored) == moment.isoformat(timespec="microseconds")
-
-
-@given(moment=st.datetimes(timezones=_zones))
 def test_a_callback_state_reads_the_time_the_encoder_wrote(moment: datetime) -> None:
-    state = CallbackState(
-        msgspec.json.decode(msgspec.json.encode(moment), type=str), "", {}, "", "", None
+    stored = msgspec.json.encode(
+        {"timestamp": moment, "kind": "", "params": {}, "fingerprint": "", "verdict": ""}
+        | {"status": None}
     )
+    state = _decode_callback(stored)
     assert state.timestamp == moment
     assert state.timestamp.utcoffset() == moment.utcoffset()
 
@@ -44,7 +48,7 @@ def _rows(call_log: CallLog) -> list[Row]:
 
 def test_calls_made_from_registered_states_equal_those_mutate_makes(call_log: CallLog) -> None:
     record_shuffled(call_log, mixed_calls(seed=5))
-    replay = Replay(call_log, with_entries=True, keep_before=False)
+    replay = Replay(call_log, keep_before=False)
     made = 0
     for row in _rows(call_log):
         if row[2] != 1:
@@ -61,13 +65,15 @@ def test_calls_made_from_registered_states_equal_those_mutate_makes(call_log: Ca
 
 def test_the_replay_folds_every_call_as_the_repository_does(call_log: CallLog) -> None:
     record_shuffled(call_log, mixed_calls(seed=6))
-    replay = Replay(call_log, with_entries=True, keep_before=False, maxsize=3)
+    replay = Replay(call_log, keep_before=False, maxsize=3)
     rows = _rows(call_log)
     folded: dict[str, Call] = {}
-    for start in range(0, len(rows), 7):
-        for key, (call, _, _) in replay.batch(rows[start : start + 7]).calls.items():
+    batches = [replay.batch(rows[start : start + 7]) for start in range(0, len(rows), 7)]
+    for batch in [*batches, replay.rest()]:
+        for key, (call, _, _) in batch.calls.items():
             folded[key] = call
     assert replay.reloads  # a cache of 3 calls: some were read back
+    assert len(folded) == len(mixed_calls(seed=6))
     for key, call in folded.items():
         stored: Any = call_log.repository.get(call.id)
         assert str(stored.id) == key
@@ -75,22 +81,41 @@ def test_the_replay_folds_every_call_as_the_repository_does(call_log: CallLog) -
 
 
 def _reference_hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
-    moment = _plivo_time(local_time, account_tz) or fallback
+    moment = _sliced_time(local_time, account_tz) or fallback
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
 
 
 _plivo_texts = st.one_of(
     st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S")),
     st.datetimes().map(lambda d: d.isoformat(sep=" ")),
+    st.from_regex(
+        r"\A[0-9]{4}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-6][0-9]:[0-6][0-9](\.[0-9]{0,8})?\Z"
+    ),
     st.from_regex(r"\A[0-9 +٣-]{4}-[0-9 +]{2}-[0-9]{2} [0-9 +٣]{2}:[0-9]{2}:[0-9]{2}\Z"),
     st.text(max_size=30),
 )
+_account_zones = st.sampled_from(
+    [
+        UTC,
+        ZoneInfo("UTC"),
+        timezone(timedelta(hours=5, minutes=30)),
+        ZoneInfo("Asia/Kolkata"),
+        ZoneInfo("America/New_York"),  # DST: offsets move within a day
+    ]
+)
 
 
-@given(text=_plivo_texts, zone=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]))
+@given(text=_plivo_texts, zone=_account_zones)
 def test_hour_buckets_are_unchanged(text: str, zone: tzinfo) -> None:
     fallback = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     assert hour_bucket(text, zone, fallback) == _reference_hour_bucket(text, zone, fallback)
+
+
+@given(text=_plivo_texts, zone=_account_zones)
+def test_plivo_times_read_by_the_c_parser_equal_those_read_by_slicing(
+    text: str, zone: tzinfo
+) -> None:
+    assert _plivo_time(text, zone) == _sliced_time(text, zone)
 
 
 @given(delay=st.floats(min_value=-10, max_value=4000))

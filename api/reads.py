@@ -64,7 +64,6 @@ MinPosition = Annotated[
 ]
 _legs = msgspec.json.Decoder(list[LegOut])
 _dials = msgspec.json.Decoder(list[DialOut])
-_params = msgspec.json.Decoder(dict[str, str])
 _state = msgspec.json.Decoder(dict[str, Any])
 
 
@@ -207,22 +206,11 @@ def get_timeline(
     view, row = find_call(request, call_uuid, min_position)
     masked = request.app.state.settings.mask_numbers
     entries = []
-    for entry in timeline_entries(view, row["call_id"]):
-        params = _params.decode(entry["params"])
+    for entry in timeline_entries(request.app.state.call_log, row):
+        out = msgspec.convert(entry, EntryOut, from_attributes=True)
         if masked:
-            params |= {k: mask(params[k], True) for k in ("From", "To") if k in params}
-        entries.append(
-            EntryOut(
-                position=entry["position"],
-                received_at=entry["received_at"],
-                kind=entry["kind"],
-                event=entry["event"],
-                reported_status=entry["reported_status"],
-                verdict=entry["verdict"],
-                status_after=entry["status_after"],
-                params=params,
-            )
-        )
+            out.params |= {k: mask(out.params[k], True) for k in ("From", "To") if k in out.params}
+        entries.append(out)
     return TimelineResponse(call=call_out(row, masked), entries=entries, position=position(view))
 
 

@@ -1,8 +1,9 @@
 """Replay speed: ``calltrail rebuild all`` against a raw scan-and-decode of the same log.
 
-Generates a SQLite event log of realistic simulated calls (``BENCH_EVENTS``, default
-1,000,000 events), then in the same run times (a) a raw ``SELECT`` of every stored event
-with msgspec decoding of its state, the floor any replay pays, and (b) the real
+Generates a SQLite event log of simulated calls (``BENCH_EVENTS``, default 1,000,000
+events) recorded in arrival order, calls overlapping as on a busy account, then in the
+same run times (a) a raw ``SELECT`` of every stored event with msgspec decoding of its
+state, the floor any replay pays, and (b) the real
 ``calltrail rebuild all`` command in its own process (with its default worker
 processes, one per CPU up to 4), reporting the peak RSS of the largest of its processes.
 The load average is printed too: on a shared machine, other work skews both figures.
@@ -17,39 +18,27 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
 
-from benchmarks.workloads import SHAPES
-from domain.call import Call
+from benchmarks.workloads import traffic
+from domain.callbacks import Callback
 from service.bootstrap import open_call_log
 
 
-def calls(target_events: int) -> Iterator[list[Call]]:
-    """Chunks of folded calls whose pending events add up to ``target_events``."""
-    made = 0
-    chunk: list[Call] = []
-    while made < target_events:
-        spec = SHAPES[made % len(SHAPES)]()
-        call = Call.register(spec.call_uuid, spec.callbacks[0].received_at)
-        for callback in spec.callbacks:
-            call.receive(callback)
-        made += len(call.pending_events)
-        chunk.append(call)
-        if len(chunk) == 2000:
-            yield chunk
+def generate(url: str, target_events: int) -> int:
+    """Record simulated traffic through the application, as the webhooks would: in
+    arrival order, calls overlapping, a group commit per 1,000 callbacks."""
+    app = open_call_log(url)
+    chunk: list[Callback] = []
+    for callback in traffic(target_events):
+        chunk.append(callback)
+        if len(chunk) == 1000:
+            app.record_batch(chunk)
             chunk = []
     if chunk:
-        yield chunk
-
-
-def generate(url: str, target_events: int) -> int:
-    """Write the log through the application (one transaction per chunk of calls)."""
-    app = open_call_log(url)
-    for chunk in calls(target_events):
-        app.save(*chunk)
+        app.record_batch(chunk)
     total = app.recorder.max_notification_id() or 0
     app.close()
     return total

@@ -66,6 +66,8 @@ class _PostgresView(PostgresTrackingRecorder, SqlView):
             cursor.execute(f"LOCK TABLE {schema}.{live[-1]} IN ACCESS EXCLUSIVE MODE")
             for table in live:
                 cursor.execute(f"DROP TABLE IF EXISTS {schema}.{table}")
+            for table in self.retired_tables():
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
             for old, new in zip(built, live, strict=True):
                 cursor.execute(f"ALTER TABLE {schema}.{old} RENAME TO {new}")
             cursor.execute(

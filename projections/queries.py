@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
+
+from domain.call import Call
+from projections.log import call_events
+from projections.timeline import Entry, entry_of
 from projections.views import SqlView
 
 
@@ -56,9 +63,16 @@ def timeline_call(view: SqlView, call_uuid: str) -> Mapping[str, Any] | None:
     return rows[0] if rows else None
 
 
-def timeline_entries(view: SqlView, call_id: str) -> list[Mapping[str, Any]]:
-    """One call's entries in log order."""
-    return view.rows("SELECT * FROM {p}entries WHERE call_id = ? ORDER BY position", [call_id])
+def timeline_entries(app: Application[UUID], call: Mapping[str, Any]) -> list[Entry]:
+    """The entries of a call (its ``calls`` row) in log order: its callback events in the
+    log, up to the last position the row reflects, so entries and row always agree."""
+    call_id = UUID(call["call_id"])
+    entries = []
+    for position, _, version, topic, state in call_events(app, call_id, call["last_position"]):
+        event = app.mapper.to_domain_event(StoredEvent(call_id, version, topic, state))
+        if isinstance(event, Call.CallbackEvent):
+            entries.append(entry_of(event, position))
+    return entries
 
 
 def metric_counters(

@@ -27,8 +27,9 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic, resolve_topic
 
-from projections.replay import Part, Replay, read_log
-from projections.views import NEXT, MetricsSql, SqlView
+from projections.log import Part, read_log
+from projections.replay import Replay
+from projections.views import NEXT, Batch, MetricsSql, SqlView
 
 Progress = Callable[[int], object]
 MAX_PENDING = 3  # batches a view may hold back while its store is busy (flat memory)
@@ -84,7 +85,6 @@ def build(
     """
     replay = Replay(
         app,
-        with_entries=any(view.needs_entries for view in building),
         keep_before=any(isinstance(view, MetricsSql) for view in building),
         maxsize=cache_size,
     )
@@ -92,19 +92,21 @@ def build(
     # Each view's batches not written yet (its store was busy with another writer), as
     # prepared rows: the calls they were taken from change as the replay goes on.
     pending: list[list[Any]] = [[] for _ in building]
+
+    def hand_over(batch: Batch, last: bool) -> None:
+        for view, waiting in zip(building, pending, strict=True):
+            if batch.calls:
+                waiting.append(view.prepare_bulk(batch))
+            if waiting and view.write_pending(waiting, wait=last or len(waiting) >= MAX_PENDING):
+                waiting.clear()
+
     with _fewer_collections():
         for page in read_log(app, after, batch_size, until, part):
-            batch = replay.batch(page)
-            for view, waiting in zip(building, pending, strict=True):
-                waiting.append(view.prepare_bulk(batch))
-                if view.write_pending(waiting, wait=len(waiting) >= MAX_PENDING):
-                    waiting.clear()
+            hand_over(replay.batch(page), last=False)
             position = page[-1][0]
             if progress is not None:
                 progress(len(page))
-        for view, waiting in zip(building, pending, strict=True):
-            if waiting:
-                view.write_pending(waiting, wait=True)
+        hand_over(replay.rest(), last=True)
     return position
 
 

@@ -1,58 +1,44 @@
-"""A rebuild's path through the log: raw stored rows, a decoder typed for just the fields
-the fold and the rows read, and the domain's own ``Call.evolve`` per callback.
+"""A rebuild's fold of the log: raw stored rows, a decoder typed for just the fields the
+fold reads, the domain's own ``Call.evolve`` per callback, and each call written once.
 
 The live runner goes through eventsourcing's mapper and ``Event.mutate`` (UUIDs, version
 checks, an event object per row); a replay of millions of events cannot pay that per
 event. Everything this path does not recognise (a state the default transcoder wrote, an
 event class it does not know) goes through the mapper and ``mutate`` as before.
+
+A call's callbacks are spread over minutes of the log, between other calls'. The replay
+hands a call to the views once it has ended (or when it leaves the cache, or at the end),
+not at every page it appears in: most calls are written once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import sqlite3
-from collections.abc import Iterator
 from datetime import datetime
-from itertools import islice
 from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.call import Call
 from domain.status import TERMINAL
-from projections.timeline import encode_params, entry_row
+from projections.log import Row
 from projections.views import Batch
-
-# One stored event: its log position, and the columns as the recorder gives them (the id
-# a UUID, or SQLite's 32 hex digits). A plain tuple: a rebuild makes one per event.
-Row = tuple[int, Any, int, str, bytes]  # position, originator_id, version, topic, state
 
 
 class CallbackState(msgspec.Struct):
-    """What ``Call.evolve`` and the timeline entry read of a stored ``Call.CallbackEvent``.
+    """What ``Call.evolve`` reads of a stored ``Call.CallbackEvent``."""
 
-    The time is kept as the stored text: the timeline shows it reformatted (``iso_time``),
-    and the fold reads it as a datetime only for a ring (``timestamp``).
-    """
-
-    at: str = msgspec.field(name="timestamp")
+    timestamp: datetime
     kind: str
     params: dict[str, str]
     fingerprint: str
     verdict: str
     status: str | None
     class_version: int = 1
-
-    @property
-    def timestamp(self) -> datetime:
-        """The event's time, as the typed decoder reads it."""
-        return msgspec.convert(self.at, datetime)
 
 
 class RegisteredState(msgspec.Struct):
@@ -67,80 +53,6 @@ class RegisteredState(msgspec.Struct):
 _decode_callback = msgspec.json.Decoder(CallbackState).decode
 _decode_registered = msgspec.json.Decoder(RegisteredState).decode
 _CALL_TOPIC = get_topic(Call)
-
-
-def iso_time(stored: str) -> str:
-    """``datetime.isoformat(timespec="microseconds")`` of a stored (RFC 3339) time.
-
-    msgspec writes UTC times as ``…T09:00:00Z`` or ``…T09:00:00.123456Z``: those are
-    rewritten as text (isoformat is the costliest call of a timeline entry); any other
-    form is parsed and formatted.
-    """
-    if stored[-1:] == "Z":
-        if len(stored) == 20:
-            return f"{stored[:19]}.000000+00:00"
-        if len(stored) == 27 and stored[19] == ".":
-            return f"{stored[:26]}+00:00"
-    return msgspec.convert(stored, datetime).isoformat(timespec="microseconds")
-
-
-Part = tuple[int, int]  # (this one, out of how many): a share of the calls
-
-
-def part_of(originator_id: Any, parts: int) -> int:
-    """Which of ``parts`` shares a call is in: its id's last hex digit's code, mod ``parts``
-    (a UUID's and SQLite's 32 hex digits end alike; SQLite's reader tests it in SQL)."""
-    return ord(str(originator_id)[-1]) % parts
-
-
-def read_log(
-    app: Application[UUID],
-    after: int,
-    page_size: int,
-    until: int | None = None,
-    part: Part | None = None,
-) -> Iterator[list[Row]]:
-    """Pages of the log after position ``after``, up to ``until`` or to its end (events
-    appended meanwhile too); only the events of the calls in ``part``, if given."""
-    recorder = app.recorder
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        yield from _read_sqlite(recorder, after, page_size, until, part)
-        return
-    while page := recorder.select_notifications(start=after + 1, limit=page_size, stop=until):
-        rows: list[Row] = [
-            (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page
-        ]
-        if part is not None:
-            rows = [row for row in rows if part_of(row[1], part[1]) == part[0]]
-        if rows:
-            yield rows
-        after = page[-1].id
-
-
-def _read_sqlite(
-    recorder: SQLiteApplicationRecorder,
-    after: int,
-    page_size: int,
-    until: int | None,
-    part: Part | None,
-) -> Iterator[list[Row]]:
-    # A connection of its own, and a statement per page: no read snapshot is held across
-    # pages, so the event store's WAL can be checkpointed while the rebuild runs.
-    connection = sqlite3.connect(recorder.datastore.pool.db_name, check_same_thread=False)
-    table = recorder.events_table_name  # the recorder's own constant, not input
-    query = (
-        "SELECT rowid, originator_id, originator_version, topic, state"  # noqa: S608
-        f" FROM {table} WHERE rowid > ? AND rowid <= ?"
-        " AND unicode(substr(originator_id, -1)) % ? = ? ORDER BY rowid LIMIT ?"
-    )
-    last = until if until is not None else 2**63 - 1
-    share, parts = part if part is not None else (0, 1)
-    try:
-        while page := connection.execute(query, (after, last, parts, share, page_size)).fetchall():
-            yield page
-            after = page[-1][0]
-    finally:
-        connection.close()
 
 
 def call_key(originator_id: Any) -> str:
@@ -158,30 +70,36 @@ _OTHER, _CALLBACK, _REGISTERED, _REGISTERED_FAST = 0, 1, 2, 3
 
 class _Topic(NamedTuple):
     kind: int
-    name: str  # the event class's name, as timeline entries show it
+    name: str
+
+
+class _Folded:
+    """A call being replayed, and what the views need to write it."""
+
+    __slots__ = ("before", "call", "first", "key", "last")
+
+    def __init__(self, call: Call, key: str, first: int) -> None:
+        self.call = call
+        self.key = key
+        self.first = first  # its first event since it was last handed to the views
+        self.last = first
+        self.before: Call | None = None  # as last handed over, if it had ended then
 
 
 class Replay:
-    """Folds pages of the log into batches for the views being rebuilt.
+    """Folds pages of the log into batches of calls for the views being rebuilt.
 
-    Calls are kept most recently used first, at most ``maxsize`` of them (flat memory);
-    a call evicted and met again is reloaded from the store at the version it needs.
+    At most ``maxsize`` calls are kept, oldest first out (flat memory); a call that
+    leaves the cache is handed over first, and if met again it is reloaded from the
+    store at the version it needs.
     """
 
-    def __init__(
-        self,
-        app: Application[UUID],
-        *,
-        with_entries: bool,
-        keep_before: bool,
-        maxsize: int = 10_000,
-    ) -> None:
+    def __init__(self, app: Application[UUID], *, keep_before: bool, maxsize: int = 10_000):
         self.app = app
-        self.with_entries = with_entries
         self.keep_before = keep_before
         self.maxsize = maxsize
-        # By the id as the recorder gives it: the call, and its id as the views store it.
-        self.calls: dict[Any, tuple[Call, str]] = {}
+        self.calls: dict[Any, _Folded] = {}  # by the id as the recorder gives it
+        self.unwritten: dict[Any, _Folded] = {}  # folded since last handed over
         self._topics: dict[str, _Topic] = {}
         self._mapper_only = app.mapper.cipher is not None or app.mapper.compressor is not None
         self.reloads = 0
@@ -203,13 +121,6 @@ class Replay:
             known = self._topics[topic] = _Topic(kind, getattr(cls, "__name__", topic))
         return known
 
-    def _reload(
-        self, raw_id: Any, cached: tuple[Call, str] | None, version: int
-    ) -> tuple[Call, str]:
-        """A call not in the cache (or not at ``version``), read from the store."""
-        key = cached[1] if cached is not None else call_key(raw_id)
-        return self._load(key, version), key
-
     def _load(self, key: str, version: int) -> Call:
         self.reloads += 1
         call: object = self.app.repository.get(UUID(key), version=version)
@@ -225,8 +136,10 @@ class Replay:
         """A new call from its ``Registered`` state, as ``Event.mutate`` would make it."""
         state = None
         if fast:
-            with contextlib.suppress(msgspec.ValidationError):
+            try:
                 state = _decode_registered(row[4])
+            except msgspec.ValidationError:
+                state = None
         if state is None or state.class_version != 1 or state.originator_topic != _CALL_TOPIC:
             created = self._event(row).mutate(None)
             assert isinstance(created, Call)
@@ -237,72 +150,81 @@ class Replay:
         Call.__init__(call, state.call_uuid)
         return call
 
-    def batch(self, page: list[Row]) -> Batch:  # noqa: PLR0912 - one loop, inlined for speed
-        """The page folded: entries, each call's latest state, and (``keep_before``) the
-        state before this page of each call that had already ended."""
-        batch = Batch(with_entries=self.with_entries)
-        entries, touched, before = batch.entries, batch.calls, batch.before
-        cache = self.calls
-        topics = self._topics
-        with_entries, keep_before = self.with_entries, self.keep_before
-        encode, decode = encode_params, _decode_callback
-        cached: tuple[Call, str] | None
+    def _written(self, raw_id: Any, version: int, position: int) -> _Folded:
+        """A call the views hold as it stood at ``version``, ready to take its next event:
+        from the cache, or reloaded from the store."""
+        folded = self.calls.get(raw_id)
+        if folded is None or folded.call.version != version:
+            key = folded.key if folded is not None else call_key(raw_id)
+            folded = self.calls[raw_id] = _Folded(self._load(key, version), key, position)
+        else:
+            folded.first = position
+        if self.keep_before and folded.call.status in TERMINAL:
+            folded.before = copy.deepcopy(folded.call)  # its contribution, to take back
+        return folded
+
+    def batch(self, page: list[Row]) -> Batch:
+        """Fold a page; return the calls to write now: those that have ended, and those
+        that left the cache."""
+        unwritten, topics, decode = self.unwritten, self._topics, _decode_callback
         for row in page:
-            position, raw_id, version, topic_name, _ = row
-            topic = topics.get(topic_name) or self._topic(topic_name)
-            if topic.kind >= _REGISTERED:
-                call = self._registered(row, topic.kind == _REGISTERED_FAST)
-                key = call_key(raw_id)
-                cached = (call, key)
+            raw_id = row[1]
+            kind = (topics.get(row[3]) or self._topic(row[3])).kind
+            if kind >= _REGISTERED:
+                call = self._registered(row, kind == _REGISTERED_FAST)
+                self.calls[raw_id] = unwritten[raw_id] = _Folded(call, call_key(raw_id), row[0])
+                continue
+            version = row[2]
+            folded = unwritten.get(raw_id)
+            if folded is None or folded.call.version != version - 1:
+                folded = unwritten[raw_id] = self._written(raw_id, version - 1, row[0])
+            folded.last = row[0]
+            state = None
+            if kind == _CALLBACK:
+                try:
+                    state = decode(row[4])
+                except msgspec.ValidationError:  # a state the default transcoder wrote
+                    state = None
+            if state is not None and state.class_version == 1:
+                # The domain's own fold; what ``Event.mutate`` adds is checks the log's
+                # order already guarantees, and the version.
+                folded.call.evolve(state)  # type: ignore[arg-type]  # an event's fields
+                folded.call.version = version
             else:
-                cached = cache.pop(raw_id, None)
-                if cached is None or cached[0].version != version - 1:
-                    cached = self._reload(raw_id, cached, version - 1)
-                call, key = cached
-                if keep_before and key not in touched and call.status in TERMINAL:
-                    before[key] = copy.deepcopy(call)
-                event: Any = None
-                if topic.kind == _CALLBACK:
-                    try:
-                        event = decode(row[4])
-                    except msgspec.ValidationError:  # a state the default transcoder wrote
-                        event = None
-                    if event is not None and event.class_version != 1:
-                        event = None
-                if event is None:
-                    event = self._event(row)
-                if type(event) is CallbackState:
-                    # The domain's own fold; what ``Event.mutate`` adds is checks the log's
-                    # order already guarantees, and the version.
-                    call.evolve(event)  # type: ignore[arg-type]
-                    call.version = version
-                    if with_entries:
-                        params = event.params
-                        entries.append(
-                            (
-                                position,
-                                key,
-                                version,
-                                iso_time(event.at),
-                                event.kind,
-                                topic.name,
-                                params.get("CallStatus", ""),
-                                event.verdict,
-                                event.status or "",
-                                encode(params).decode(),
-                            )
-                        )
-                elif isinstance(event, Call.CallbackEvent):
-                    call.evolve(event)
-                    call.version = version
-                    if with_entries:
-                        entries.append(entry_row(event, position, key, version, topic.name))
-                else:
-                    event.mutate(call)
-            cache[raw_id] = cached
-            known = touched.get(key)
-            touched[key] = (call, known[1] if known else position, position)
-        if len(cache) > self.maxsize:
-            for raw_id in list(islice(cache, len(cache) - self.maxsize)):
-                del cache[raw_id]
+                self._fold_event(folded.call, row)
+        return self._hand_over(final=False)
+
+    def _fold_event(self, call: Call, row: Row) -> None:
+        """Fold a stored event the fast path does not read, through the mapper."""
+        event = self._event(row)
+        if isinstance(event, Call.CallbackEvent):
+            call.evolve(event)
+            call.version = row[2]
+        else:
+            event.mutate(call)
+
+    def rest(self) -> Batch:
+        """Every call folded and not written yet: the replay's last batch."""
+        return self._hand_over(final=True)
+
+    def _hand_over(self, *, final: bool) -> Batch:
+        batch = Batch()
+        unwritten = self.unwritten
+        leaving = len(self.calls) - self.maxsize
+        if leaving > 0:
+            for raw_id in list(self.calls)[:leaving]:
+                folded = self.calls.pop(raw_id)
+                if unwritten.pop(raw_id, None) is not None:
+                    _add(batch, folded)
+        for raw_id, folded in list(unwritten.items()):
+            if final or folded.call.status in TERMINAL:
+                del unwritten[raw_id]
+                _add(batch, folded)
         return batch
+
+
+def _add(batch: Batch, folded: _Folded) -> None:
+    batch.calls[folded.key] = (folded.call, folded.first, folded.last)
+    if folded.before is not None:
+        batch.before[folded.key] = folded.before
+        folded.before = None

@@ -129,14 +129,14 @@ class ViewRunner:
         )
         if not page:
             return 0
-        batches = [Batch(with_entries=view.needs_entries) for view in self.views]
+        batches = [Batch() for _ in self.views]
         for notification in page:
             event: Any = self.app.mapper.to_domain_event(notification)
             call = self.states.advance(event)
             key = str(notification.originator_id)
             for batch, position in zip(batches, positions, strict=True):
                 if notification.id > position:
-                    batch.add(event, call, notification.id, key)
+                    batch.add(call, notification.id, key)
         tracking = Tracking(self.app.name, page[-1].id)
         for view, batch, position in zip(self.views, batches, positions, strict=True):
             if page[-1].id > position:

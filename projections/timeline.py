@@ -1,32 +1,54 @@
-"""The timeline read model: one row per call, one entry per recorded callback.
+"""The timeline read model: one row per call, and one entry per recorded callback.
 
-Pure functions from events and folded calls to rows; ``views.py`` writes them.
+A call's row is folded from its events and kept in the view (``views.py`` writes it).
+Its entries are its events themselves: the log keeps every callback verbatim, indexed by
+call, so the timeline reads them from there (``queries.timeline_entries``), cut at the
+position the call's row reflects, instead of keeping a second copy of every callback.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, get_type_hints
 
 import msgspec
 
 from domain.call import Call
 from domain.legs import DialOutcome, Leg
+from domain.status import STATUS_TEXT
 
 _json = msgspec.json.Encoder()
-encode_params = _json.encode  # a callback's params as the timeline stores them (bytes)
 
-ENTRY_COLUMNS = (
-    "position",
-    "call_id",
-    "version",
-    "received_at",
-    "kind",
-    "event",
-    "reported_status",
-    "verdict",
-    "status_after",
-    "params",
-)
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One recorded callback of a call's timeline, at its position in the event log."""
+
+    position: int
+    received_at: str  # ISO 8601, microseconds
+    kind: str
+    event: str  # the event class: Rang, Answered, Ended, DialLegUpdated, CallbackRecorded
+    reported_status: str  # CallStatus as sent ("" if none)
+    verdict: str
+    status_after: str
+    params: dict[str, str]
+
+
+def entry_of(event: Call.CallbackEvent, position: int) -> Entry:
+    """The timeline entry of one stored callback event."""
+    return Entry(
+        position=position,
+        received_at=event.timestamp.isoformat(timespec="microseconds"),
+        kind=event.kind,
+        event=type(event).__name__,
+        reported_status=event.params.get("CallStatus", ""),
+        verdict=event.verdict,
+        status_after=event.status or "",
+        params=dict(event.params),
+    )
+
+
 CALL_COLUMNS = (
     "call_id",
     "call_uuid",
@@ -55,8 +77,11 @@ CALL_COLUMNS = (
 )
 
 
-def _by_uuid(leg: Leg) -> str:
-    return leg.uuid
+_by_uuid = attrgetter("uuid")
+# Legs and dials are stored as JSON objects of their fields: structs made from the named
+# tuples encode so in C (three times faster than ``_asdict``).
+_LegRow = msgspec.defstruct("LegRow", list(get_type_hints(Leg).items()))
+_DialRow = msgspec.defstruct("DialRow", list(get_type_hints(DialOutcome).items()))
 
 
 def _in_order(dials: dict[str, DialOutcome]) -> list[DialOutcome]:
@@ -66,28 +91,6 @@ def _in_order(dials: dict[str, DialOutcome]) -> list[DialOutcome]:
     if len(values) > 1:
         values.sort(key=repr)
     return values
-
-
-def entry_row(
-    event: Call.CallbackEvent | Any, position: int, call_id: str, version: int, name: str
-) -> tuple[Any, ...]:
-    """The timeline entry of one recorded callback (event class ``name``, the call's
-    ``version`` after it), at its position in the event log.
-
-    ``event`` is the event, or anything with its fields (a replay's decoded state).
-    """
-    return (
-        position,
-        call_id,
-        version,
-        event.timestamp.isoformat(timespec="microseconds"),
-        event.kind,
-        name,
-        event.params.get("CallStatus", ""),
-        event.verdict,
-        event.status or "",
-        _json.encode(event.params).decode(),
-    )
 
 
 def call_row(call: Call, call_id: str, first: int, last: int) -> tuple[Any, ...]:
@@ -102,7 +105,7 @@ def call_row(call: Call, call_id: str, first: int, last: int) -> tuple[Any, ...]
         call.parties.direction,
         call.parties.from_,
         call.parties.to,
-        call.status.value if call.status else "",
+        STATUS_TEXT[call.status],
         int(call.answered),
         hangup.cause if hangup else "",
         hangup.cause_code if hangup else "",
@@ -113,8 +116,8 @@ def call_row(call: Call, call_id: str, first: int, last: int) -> tuple[Any, ...]
         hangup.start_time if hangup else "",
         hangup.answer_time if hangup else "",
         hangup.end_time if hangup else "",
-        _json.encode(sorted(call.legs.values(), key=_by_uuid)).decode(),
-        _json.encode(_in_order(call.dials)).decode(),
+        _json.encode([_LegRow(*leg) for leg in sorted(call.legs.values(), key=_by_uuid)]).decode(),
+        _json.encode([_DialRow(*dial) for dial in _in_order(call.dials)]).decode(),
         call.late,
         call.conflicts,
         call.version,

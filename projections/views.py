@@ -26,7 +26,7 @@ from projections.hangup_metrics import (
     Contribution,
     contributions,
 )
-from projections.timeline import CALL_COLUMNS, ENTRY_COLUMNS, call_row, entry_row
+from projections.timeline import CALL_COLUMNS, call_row
 
 
 class StalePositionError(IntegrityError):
@@ -36,21 +36,16 @@ class StalePositionError(IntegrityError):
 
 @dataclass
 class Batch:
-    """Events of one read from the log, folded: entries in order, each call's latest state."""
+    """Calls to write, folded from the log: each one's latest state, with the positions of
+    the first and last of its events the batch was folded from."""
 
-    with_entries: bool = True
-    entries: list[tuple[Any, ...]] = field(default_factory=list)
     calls: dict[str, tuple[Call, int, int]] = field(default_factory=dict)  # id → call, first, last
-    # A rebuild's batches only: each call met in an earlier batch, as it stood before this
-    # one, so its old contribution to the counters is known without reading it back.
+    # A rebuild's batches only: each call that the view already holds, as it holds it, so
+    # its old contribution to the counters is known without reading it back.
     before: dict[str, Call] = field(default_factory=dict)
 
-    def add(self, event: Any, call: Call, position: int, key: str) -> None:
-        """Take one event at ``position`` and the call (id ``key``) as it stands after it."""
-        if self.with_entries and isinstance(event, Call.CallbackEvent):
-            self.entries.append(
-                entry_row(event, position, key, event.originator_version, type(event).__name__)
-            )
+    def add(self, call: Call, position: int, key: str) -> None:
+        """Take the call (id ``key``) as it stands after its event at ``position``."""
         known = self.calls.get(key)
         self.calls[key] = (call, known[1] if known else position, position)
 
@@ -126,7 +121,7 @@ class SqlView:
             yield cursor
 
     tables: tuple[str, ...] = ()
-    needs_entries = False  # whether batches must carry a timeline entry per event
+    retired: tuple[str, ...] = ()  # tables earlier versions made, dropped at a swap
 
     def table_statements(self) -> list[str]:
         """CREATE statements of this view's own tables."""
@@ -224,6 +219,12 @@ class SqlView:
 
     # The rebuild's steps, on the ``NEXT`` sibling: prepare, write_bulk…, finish, swap.
 
+    def retired_tables(self) -> list[str]:
+        """The full names of tables earlier versions of the view made, and of their
+        rebuilds' copies: a swap drops them."""
+        live = [f"{self.prefix}{table}" for table in self.retired]
+        return [f"{table}{suffix}" for table in live for suffix in ("", NEXT, OLD)]
+
     def own_tables(self) -> list[str]:
         """The names (with prefix and suffix) of every table of the view, tracking included."""
         return [self.sql(f"{{p}}{table}") for table in self.tables] + [self.tracking_table()]
@@ -289,25 +290,18 @@ _CALLS_DDL = (
     " bill_duration INTEGER, start_time TEXT, answer_time TEXT, end_time TEXT, legs TEXT,"
     " dials TEXT, late INTEGER, conflicts INTEGER, events INTEGER"
 )
-_ENTRIES_DDL = (
-    "position BIGINT PRIMARY KEY, call_id TEXT NOT NULL, version INTEGER, received_at TEXT,"
-    " kind TEXT, event TEXT, reported_status TEXT, verdict TEXT, status_after TEXT, params TEXT"
-)
 
 
 class TimelineSql(SqlView):
-    """The timeline view: ``calls`` (one row per call) and ``entries`` (one per callback)."""
+    """The timeline view: ``calls``, one row per call (its entries are its events in the
+    log: ``timeline.py``)."""
 
-    tables = ("calls", "entries")
-    needs_entries = True
+    tables = ("calls",)
+    retired = ("entries",)  # a copy of every callback, kept before entries came from the log
 
     def table_statements(self) -> list[str]:
-        """The timeline's tables."""
-        entries = _ENTRIES_DDL.replace("BIGINT PRIMARY KEY", self.bigint_key)
-        return [
-            self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}calls ({_CALLS_DDL})"),
-            self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}entries ({entries})"),
-        ]
+        """The timeline's table."""
+        return [self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}calls ({_CALLS_DDL})")]
 
     def index_statements(self) -> list[str]:
         """The timeline's secondary indexes."""
@@ -315,9 +309,6 @@ class TimelineSql(SqlView):
             self.sql("CREATE UNIQUE INDEX IF NOT EXISTS {i}calls_uuid ON {p}calls (call_uuid)"),
             self.sql("CREATE INDEX IF NOT EXISTS {i}calls_first ON {p}calls (first_position)"),
             self.sql("CREATE INDEX IF NOT EXISTS {i}calls_seen ON {p}calls (first_seen)"),
-            self.sql(
-                "CREATE INDEX IF NOT EXISTS {i}entries_call ON {p}entries (call_id, position)"
-            ),
         ]
 
     _UPSERT = _upsert(
@@ -330,31 +321,21 @@ class TimelineSql(SqlView):
             if c not in {"call_id", "call_uuid", "first_position", "first_seen"}
         ],
     )
-    _INSERT = (
-        f"INSERT INTO {{p}}entries ({', '.join(ENTRY_COLUMNS)})"
-        f" VALUES ({', '.join('?' for _ in ENTRY_COLUMNS)})"
-    )
 
     def write_rows(self, cursor: Cursor, batch: Batch) -> None:
-        """Insert the entries, upsert each touched call's row."""
+        """Upsert each touched call's row."""
         self.write_prepared(cursor, self.prepare_bulk(batch))
 
-    def prepare_bulk(self, batch: Batch) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        """The entries, and each touched call's row as it stands now."""
-        rows = [
+    def prepare_bulk(self, batch: Batch) -> list[tuple[Any, ...]]:
+        """Each touched call's row as it stands now."""
+        return [
             call_row(call, key, first, last) for key, (call, first, last) in batch.calls.items()
         ]
-        return batch.entries, rows
 
-    def write_prepared(
-        self, cursor: Cursor, prepared: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
-    ) -> None:
-        """Insert the entries, upsert the calls' rows."""
-        entries, rows = prepared
-        if entries:
-            cursor.executemany(self.sql(self._INSERT), entries)
-        if rows:
-            cursor.executemany(self.sql(self._UPSERT), rows)
+    def write_prepared(self, cursor: Cursor, prepared: list[tuple[Any, ...]]) -> None:
+        """Upsert the calls' rows."""
+        if prepared:
+            cursor.executemany(self.sql(self._UPSERT), prepared)
 
 
 _contributions_decoder = msgspec.json.Decoder(list[Contribution])

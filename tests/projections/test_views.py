@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +11,7 @@ from eventsourcing.persistence import Tracking
 
 from domain.callbacks import CallbackKind
 from domain.status import TERMINAL, CallStatus
+from projections.queries import timeline_entries
 from projections.rebuild import rebuild_views
 from projections.runner import ViewRunner
 from projections.views import Batch, StalePositionError
@@ -46,17 +46,32 @@ def test_timeline_entries_keep_log_order_and_mark_late_and_conflicting_callbacks
         call_log.record(callback)
     runner().catch_up()
     timeline = open_views()[0]
-    entries = timeline.rows(
-        "SELECT position, kind, verdict, status_after, params FROM {p}entries ORDER BY position"
-    )
-    assert [(e["kind"], e["verdict"], e["status_after"]) for e in entries] == [
-        ("hangup", "advanced", "busy"),
-        ("ring", "late", "busy"),
-        ("hangup", "conflict", "busy"),
-    ]
-    assert json.loads(entries[0]["params"]) == dict(hangup.params)
     call = timeline.rows("SELECT * FROM {p}calls")[0]
     assert (call["status"], call["late"], call["conflicts"], call["events"]) == ("busy", 1, 1, 4)
+    entries = timeline_entries(call_log, call)
+    assert [(e.kind, e.event, e.verdict, e.status_after) for e in entries] == [
+        ("hangup", "Ended", "advanced", "busy"),
+        ("ring", "CallbackRecorded", "late", "busy"),
+        ("hangup", "CallbackRecorded", "conflict", "busy"),
+    ]
+    assert [e.position for e in entries] == [2, 3, 4]  # the call's Registered event is 1
+    assert entries[0].params == dict(hangup.params)
+    assert entries[0].received_at == hangup.received_at.isoformat(timespec="microseconds")
+    assert entries[1].reported_status == "ringing"
+
+
+def test_timeline_entries_stop_where_the_call_row_does(
+    call_log: CallLog, runner: Runner, open_views: Views
+) -> None:
+    ring, hangup = outbound(CallStatus.BUSY).callbacks
+    call_log.record(ring)
+    runner().catch_up()
+    call_log.record(hangup)  # in the log, not yet in the view
+    call = open_views()[0].rows("SELECT * FROM {p}calls")[0]
+    assert [e.kind for e in timeline_entries(call_log, call)] == ["ring"]
+    runner().catch_up()
+    call = open_views()[0].rows("SELECT * FROM {p}calls")[0]
+    assert [e.kind for e in timeline_entries(call_log, call)] == ["ring", "hangup"]
 
 
 def test_metrics_count_each_ended_call_once_by_cause_code(

@@ -1,0 +1,127 @@
+"""Raw reads of the event log beside eventsourcing's recorders: pages in log order for a
+replay, and one call's events with their log positions for its timeline.
+
+eventsourcing reads an aggregate's events without their positions, and pages of the log
+as notification objects; a replay of millions of events wants plain rows, and a timeline
+wants positions. Both read the recorder's own tables with its own table names.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+# One stored event: its log position, and the columns as the recorder gives them (the id
+# a UUID, or SQLite's 32 hex digits). A plain tuple: a rebuild makes one per event.
+Row = tuple[int, Any, int, str, bytes]  # position, originator_id, version, topic, state
+
+Part = tuple[int, int]  # (this one, out of how many): a share of the calls
+_HEX = "0123456789abcdef"
+
+
+def id_range(part: Part) -> tuple[str, str]:
+    """The ids of a share of the calls, as a half-open range of hex text.
+
+    Aggregate ids are uuid5 digests, uniform in their leading digits, so ``parts`` equal
+    ranges of the first two hex digits hold about equal shares; a range lets the store
+    skip the other shares' rows with a plain comparison.
+    """
+    share, parts = part
+    low, high = 256 * share // parts, 256 * (share + 1) // parts
+    start = f"{_HEX[low // 16]}{_HEX[low % 16]}" if low else ""
+    stop = f"{_HEX[high // 16]}{_HEX[high % 16]}" if high < 256 else "g"  # after every digit
+    return start, stop
+
+
+def in_part(originator_id: Any, part: Part) -> bool:
+    """Whether a call (by its id as the recorder gives it) is in the share ``part``."""
+    start, stop = id_range(part)
+    text = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id).lower()
+    return start <= text.replace("-", "")[:2] < stop
+
+
+def read_log(
+    app: Application[UUID],
+    after: int,
+    page_size: int,
+    until: int | None = None,
+    part: Part | None = None,
+) -> Iterator[list[Row]]:
+    """Pages of the log after position ``after``, up to ``until`` or to its end (events
+    appended meanwhile too); only the events of the calls in ``part``, if given."""
+    recorder = app.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        yield from _read_sqlite(recorder, after, page_size, until, part)
+        return
+    while page := recorder.select_notifications(start=after + 1, limit=page_size, stop=until):
+        rows: list[Row] = [
+            (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page
+        ]
+        if part is not None:
+            rows = [row for row in rows if in_part(row[1], part)]
+        if rows:
+            yield rows
+        after = page[-1].id
+
+
+def _read_sqlite(
+    recorder: SQLiteApplicationRecorder,
+    after: int,
+    page_size: int,
+    until: int | None,
+    part: Part | None,
+) -> Iterator[list[Row]]:
+    # A connection of its own, and a statement per page: no read snapshot is held across
+    # pages, so the event store's WAL can be checkpointed while the rebuild runs.
+    connection = sqlite3.connect(recorder.datastore.pool.db_name, check_same_thread=False)
+    table = recorder.events_table_name  # the recorder's own constant, not input
+    query = (
+        "SELECT rowid, originator_id, originator_version, topic, state"  # noqa: S608
+        f" FROM {table} WHERE rowid > ? AND rowid <= ?"
+        " AND originator_id >= ? AND originator_id < ? ORDER BY rowid LIMIT ?"
+    )
+    last = until if until is not None else 2**63 - 1
+    start, stop = id_range(part or (0, 1))
+    try:
+        while page := connection.execute(query, (after, last, start, stop, page_size)).fetchall():
+            yield page
+            after = page[-1][0]
+    finally:
+        connection.close()
+
+
+def call_events(app: Application[UUID], call_id: UUID, until: int) -> list[Row]:
+    """One call's stored events up to log position ``until``, in version order."""
+    recorder = app.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state"  # noqa: S608
+            f" FROM {recorder.events_table_name}"
+            " WHERE originator_id = ? AND rowid <= ? ORDER BY originator_version"
+        )
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (call_id.hex, until))
+            return [tuple(row) for row in cursor.fetchall()]
+    assert isinstance(recorder, PostgresApplicationRecorder)
+    query = SQL(
+        "SELECT notification_id, originator_id, originator_version, topic, state"
+        " FROM {schema}.{table} WHERE originator_id = %s AND notification_id <= %s"
+        " ORDER BY originator_version"
+    ).format(
+        schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name)
+    )
+    with recorder.datastore.transaction(commit=False) as pg_cursor:
+        pg_cursor.execute(query, (call_id, until))
+        return [
+            (row["notification_id"], *(row[c] for c in _COLUMNS)) for row in pg_cursor.fetchall()
+        ]
+
+
+_COLUMNS = ("originator_id", "originator_version", "topic", "state")

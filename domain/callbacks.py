@@ -54,7 +54,8 @@ def shows_answer(params: Mapping[str, str]) -> bool:
         return True
     if params.get("AnswerTime", "").strip():
         return True
-    return (to_int(params.get("Duration")) or 0) > 0
+    duration = params.get("Duration")  # "0" (unanswered) spares the parse
+    return duration not in (None, "", "0") and (to_int(duration) or 0) > 0
 
 
 _IN_PROGRESS = CallStatus.IN_PROGRESS  # an enum class's attribute is slow to look up

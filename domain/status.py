@@ -76,7 +76,7 @@ def parse_status(reported: str | None) -> CallStatus | None:
     """
     if not reported:
         return None
-    return _BY_VALUE.get(reported.strip().lower())
+    return _BY_VALUE.get(reported) or _BY_VALUE.get(reported.strip().lower())
 
 
 def classify(current: CallStatus | None, reported: CallStatus | None) -> Verdict:

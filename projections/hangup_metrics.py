@@ -25,10 +25,11 @@ KEY_COLUMNS = ("scope", "bucket", "direction", "status", "cause_code", "cause_so
 VALUE_COLUMNS = ("calls", "answered", "talk_seconds", *(f"pdd_{i}" for i in range(len(PDD_BOUNDS))))
 
 
-class Contribution(msgspec.Struct, frozen=True):
+class Contribution(msgspec.Struct, frozen=True, array_like=True):
     """What one call (scope ``call``) or one B leg (scope ``leg``) adds to one counter row.
 
-    A msgspec struct: made for every ended call of a replay, and kept as JSON.
+    A msgspec struct: made for every ended call of a replay, and kept as a JSON array
+    (fields in this order: append new ones at the end, with defaults).
     """
 
     scope: str
@@ -105,17 +106,25 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
 def hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
     """The UTC hour of Plivo's ``StartTime`` (account-local), or of ``fallback`` if unreadable."""
     if _PLAIN_TIME.fullmatch(local_time):
-        # The minute decides the hour in every zone (offsets change on minute boundaries),
-        # and a replay meets the same minutes again and again.
+        # A replay meets the same minutes again and again, and in a zone whose offset is
+        # whole minutes the minute decides the hour.
         bucket = _minute_bucket(local_time[:16], account_tz)
-        return bucket if bucket is not None else _utc_hour(fallback)
+        if bucket is not None:
+            return bucket
     return _utc_hour(_plivo_time(local_time, account_tz) or fallback)
 
 
 @functools.lru_cache(maxsize=4096)
 def _minute_bucket(minute: str, zone: tzinfo) -> str | None:
-    moment = _plivo_time(f"{minute}:00", zone)
-    return None if moment is None else _utc_hour(moment)
+    """The UTC hour of every time in ``minute``; ``None`` if there is no such minute or
+    its seconds matter (an offset of odd seconds, as local mean time had)."""
+    start, end = _plivo_time(f"{minute}:00", zone), _plivo_time(f"{minute}:59", zone)
+    if start is None or end is None:
+        return None
+    offset = start.utcoffset()
+    if offset is None or offset != end.utcoffset() or offset.seconds % 60 or offset.microseconds:
+        return None
+    return _utc_hour(start)
 
 
 def _utc_hour(moment: datetime) -> str:

@@ -11,6 +11,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
 from domain.call import Call
+from domain.ids import call_id
 from projections.log import call_events
 from projections.timeline import Entry, entry_of
 from projections.views import SqlView
@@ -59,7 +60,11 @@ def timeline_calls(
 
 def timeline_call(view: SqlView, call_uuid: str) -> Mapping[str, Any] | None:
     """One call's summary row, or ``None``."""
-    rows = view.rows("SELECT * FROM {p}calls WHERE call_uuid = ?", [call_uuid])
+    # By the primary key: the id is the uuid5 of the CallUUID (no index on call_uuid).
+    rows = view.rows(
+        "SELECT * FROM {p}calls WHERE call_id = ? AND call_uuid = ?",
+        [str(call_id(call_uuid)), call_uuid],
+    )
     return rows[0] if rows else None
 
 

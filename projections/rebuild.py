@@ -89,7 +89,7 @@ def build(
         maxsize=cache_size,
     )
     position = after
-    # Each view's batches not written yet (its store was busy with another writer), as
+    # Each view's rows not written yet (its store was busy with another writer), as
     # prepared rows: the calls they were taken from change as the replay goes on.
     pending: list[list[Any]] = [[] for _ in building]
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any, NamedTuple
+from itertools import islice
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -68,11 +69,6 @@ def call_key(originator_id: Any) -> str:
 _OTHER, _CALLBACK, _REGISTERED, _REGISTERED_FAST = 0, 1, 2, 3
 
 
-class _Topic(NamedTuple):
-    kind: int
-    name: str
-
-
 class _Folded:
     """A call being replayed, and what the views need to write it."""
 
@@ -100,11 +96,12 @@ class Replay:
         self.maxsize = maxsize
         self.calls: dict[Any, _Folded] = {}  # by the id as the recorder gives it
         self.unwritten: dict[Any, _Folded] = {}  # folded since last handed over
-        self._topics: dict[str, _Topic] = {}
+        self.ended: dict[Any, _Folded] = {}  # unwritten calls that have ended
+        self._topics: dict[str, int] = {}  # how each topic's states are read
         self._mapper_only = app.mapper.cipher is not None or app.mapper.compressor is not None
         self.reloads = 0
 
-    def _topic(self, topic: str) -> _Topic:
+    def _topic(self, topic: str) -> int:
         known = self._topics.get(topic)
         if known is None:
             cls = resolve_topic(topic)
@@ -113,12 +110,12 @@ class Replay:
                 and isinstance(cls, type)
                 and getattr(cls, "class_version", 1) == 1
             )
-            kind = _OTHER
+            known = _OTHER
             if isinstance(cls, type) and issubclass(cls, Call.Registered):
-                kind = _REGISTERED_FAST if fast and cls is Call.Registered else _REGISTERED
+                known = _REGISTERED_FAST if fast and cls is Call.Registered else _REGISTERED
             elif fast and issubclass(cls, Call.CallbackEvent):
-                kind = _CALLBACK
-            known = self._topics[topic] = _Topic(kind, getattr(cls, "__name__", topic))
+                known = _CALLBACK
+            self._topics[topic] = known
         return known
 
     def _load(self, key: str, version: int) -> Call:
@@ -146,7 +143,9 @@ class Replay:
             return created
         raw = row[1]
         call = object.__new__(Call)
-        call.__base_init__(raw if isinstance(raw, UUID) else UUID(raw), row[2], state.timestamp)
+        # ``UUID(int=…)`` skips the parsing ``UUID(hex)`` does: SQLite's ids are plain hex.
+        call_id = raw if isinstance(raw, UUID) else UUID(int=int(raw, 16))
+        call.__base_init__(call_id, row[2], state.timestamp)
         Call.__init__(call, state.call_uuid)
         return call
 
@@ -166,10 +165,15 @@ class Replay:
     def batch(self, page: list[Row]) -> Batch:
         """Fold a page; return the calls to write now: those that have ended, and those
         that left the cache."""
-        unwritten, topics, decode = self.unwritten, self._topics, _decode_callback
+        unwritten, ended, topics, decode = (
+            self.unwritten,
+            self.ended,
+            self._topics,
+            _decode_callback,
+        )
         for row in page:
             raw_id = row[1]
-            kind = (topics.get(row[3]) or self._topic(row[3])).kind
+            kind = topics.get(row[3]) or self._topic(row[3])
             if kind >= _REGISTERED:
                 call = self._registered(row, kind == _REGISTERED_FAST)
                 self.calls[raw_id] = unwritten[raw_id] = _Folded(call, call_key(raw_id), row[0])
@@ -192,6 +196,8 @@ class Replay:
                 folded.call.version = version
             else:
                 self._fold_event(folded.call, row)
+            if folded.call.status in TERMINAL:
+                ended[raw_id] = folded
         return self._hand_over(final=False)
 
     def _fold_event(self, call: Call, row: Row) -> None:
@@ -209,17 +215,17 @@ class Replay:
 
     def _hand_over(self, *, final: bool) -> Batch:
         batch = Batch()
-        unwritten = self.unwritten
+        unwritten, ended = self.unwritten, self.ended
         leaving = len(self.calls) - self.maxsize
         if leaving > 0:
-            for raw_id in list(self.calls)[:leaving]:
+            for raw_id in list(islice(self.calls, leaving)):
                 folded = self.calls.pop(raw_id)
                 if unwritten.pop(raw_id, None) is not None:
                     _add(batch, folded)
-        for raw_id, folded in list(unwritten.items()):
-            if final or folded.call.status in TERMINAL:
-                del unwritten[raw_id]
+        for raw_id, folded in list((unwritten if final else ended).items()):
+            if unwritten.pop(raw_id, None) is not None:
                 _add(batch, folded)
+        ended.clear()
         return batch
 
 

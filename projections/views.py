@@ -306,7 +306,6 @@ class TimelineSql(SqlView):
     def index_statements(self) -> list[str]:
         """The timeline's secondary indexes."""
         return [
-            self.sql("CREATE UNIQUE INDEX IF NOT EXISTS {i}calls_uuid ON {p}calls (call_uuid)"),
             self.sql("CREATE INDEX IF NOT EXISTS {i}calls_first ON {p}calls (first_position)"),
             self.sql("CREATE INDEX IF NOT EXISTS {i}calls_seen ON {p}calls (first_seen)"),
         ]
@@ -339,6 +338,18 @@ class TimelineSql(SqlView):
 
 
 _contributions_decoder = msgspec.json.Decoder(list[Contribution])
+# Contributions kept before they were stored as arrays: JSON objects of the same fields.
+_objects_decoder = msgspec.json.Decoder(list[dict[str, Any]])
+
+
+def decode_contributions(body: str | bytes) -> tuple[Contribution, ...]:
+    """A kept call's contributions, as arrays or as the objects earlier versions wrote."""
+    try:
+        return tuple(_contributions_decoder.decode(body))
+    except msgspec.ValidationError:
+        return tuple(Contribution(**old) for old in _objects_decoder.decode(body))
+
+
 # Counter deltas, each kept call's contributions (JSON), and the counter rows that lost one.
 _Deltas = tuple[list[tuple[Any, ...]], list[tuple[str, str]], list[tuple[str, ...]]]
 _contributions_encoder = msgspec.json.Encoder()
@@ -469,5 +480,5 @@ class MetricsSql(SqlView):
                 chunk,
             )
             for row in cursor.fetchall():
-                found[row["call_id"]] = tuple(_contributions_decoder.decode(row["body"]))
+                found[row["call_id"]] = decode_contributions(row["body"])
         return found

@@ -26,7 +26,7 @@ from service.persistence import parse_database_url
 from service.settings import Settings
 from tests.factories import CallSpec, outbound
 from tests.projections.conftest import Views
-from tests.projections.test_views import mixed_calls, record_shuffled
+from tests.projections.test_views import mixed_calls, record_shuffled, unfinished_calls
 
 Runner = Callable[[], ViewRunner]
 Dumps = list[dict[str, list[tuple[Any, ...]]]]
@@ -288,7 +288,7 @@ def test_a_rebuild_shared_between_processes_equals_one_in_a_single_process(
     call_log: CallLog, runner: Runner
 ) -> None:
     specs = [outbound(status, losers=1) for status in (CallStatus.COMPLETED, CallStatus.BUSY)]
-    record_shuffled(call_log, mixed_calls(seed=43) * 1 + specs)
+    record_shuffled(call_log, mixed_calls(seed=43) + unfinished_calls() + specs)
     arriving = [c for spec in mixed_calls(seed=47) for c in spec.callbacks]
 
     def record_some(_: int) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from domain.call import Call
@@ -21,7 +21,7 @@ from projections.hangup_metrics import (
 from projections.log import Row
 from projections.replay import Replay, _decode_callback
 from service.application import CallLog
-from tests.projections.test_views import mixed_calls, record_shuffled
+from tests.projections.test_views import mixed_calls, record_shuffled, unfinished_calls
 
 _zones = st.one_of(
     st.none(),
@@ -64,7 +64,7 @@ def test_calls_made_from_registered_states_equal_those_mutate_makes(call_log: Ca
 
 
 def test_the_replay_folds_every_call_as_the_repository_does(call_log: CallLog) -> None:
-    record_shuffled(call_log, mixed_calls(seed=6))
+    record_shuffled(call_log, mixed_calls(seed=6) + unfinished_calls())
     replay = Replay(call_log, keep_before=False, maxsize=3)
     rows = _rows(call_log)
     folded: dict[str, Call] = {}
@@ -73,7 +73,7 @@ def test_the_replay_folds_every_call_as_the_repository_does(call_log: CallLog) -
         for key, (call, _, _) in batch.calls.items():
             folded[key] = call
     assert replay.reloads  # a cache of 3 calls: some were read back
-    assert len(folded) == len(mixed_calls(seed=6))
+    assert len(folded) == len(mixed_calls(seed=6)) + len(unfinished_calls())
     for key, call in folded.items():
         stored: Any = call_log.repository.get(call.id)
         assert str(stored.id) == key
@@ -106,6 +106,7 @@ _account_zones = st.sampled_from(
 
 
 @given(text=_plivo_texts, zone=_account_zones)
+@example(text="1869-01-01 00:53:20", zone=ZoneInfo("Asia/Kolkata"))  # offset +5:53:20
 def test_hour_buckets_are_unchanged(text: str, zone: tzinfo) -> None:
     fallback = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
     assert hour_bucket(text, zone, fallback) == _reference_hour_bucket(text, zone, fallback)

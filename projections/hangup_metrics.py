@@ -85,7 +85,9 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
         talk_seconds=talk,
         pdd_index=pdd_index(call),
     )
-    legs = tuple(
+    if not call.legs:
+        return (main,)
+    legs = [
         Contribution(
             scope="leg",
             bucket=bucket,
@@ -99,7 +101,7 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
             pdd_index=None,
         )
         for leg in sorted(call.legs.values(), key=_by_uuid)  # as call.summary() orders them
-    )
+    ]
     return (main, *legs)
 
 

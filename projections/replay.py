@@ -14,8 +14,8 @@ not at every page it appears in: most calls are written once.
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from datetime import datetime
-from itertools import islice
 from typing import Any
 from uuid import UUID
 
@@ -94,7 +94,9 @@ class Replay:
         self.app = app
         self.keep_before = keep_before
         self.maxsize = maxsize
-        self.calls: dict[Any, _Folded] = {}  # by the id as the recorder gives it
+        # By the id as the recorder gives it, oldest first: an OrderedDict, as a dict whose
+        # oldest entries are deleted again and again is slow to walk from the start.
+        self.calls: OrderedDict[Any, _Folded] = OrderedDict()
         self.unwritten: dict[Any, _Folded] = {}  # folded since last handed over
         self.ended: dict[Any, _Folded] = {}  # unwritten calls that have ended
         self._topics: dict[str, int] = {}  # how each topic's states are read
@@ -216,12 +218,10 @@ class Replay:
     def _hand_over(self, *, final: bool) -> Batch:
         batch = Batch()
         unwritten, ended = self.unwritten, self.ended
-        leaving = len(self.calls) - self.maxsize
-        if leaving > 0:
-            for raw_id in list(islice(self.calls, leaving)):
-                folded = self.calls.pop(raw_id)
-                if unwritten.pop(raw_id, None) is not None:
-                    _add(batch, folded)
+        for _ in range(len(self.calls) - self.maxsize):
+            raw_id, folded = self.calls.popitem(last=False)
+            if unwritten.pop(raw_id, None) is not None:
+                _add(batch, folded)
         for raw_id, folded in list((unwritten if final else ended).items()):
             if unwritten.pop(raw_id, None) is not None:
                 _add(batch, folded)

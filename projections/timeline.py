@@ -93,6 +93,18 @@ def _in_order(dials: dict[str, DialOutcome]) -> list[DialOutcome]:
     return values
 
 
+def _legs_text(legs: dict[str, Leg]) -> str:
+    if not legs:
+        return "[]"
+    return _json.encode([_LegRow(*leg) for leg in sorted(legs.values(), key=_by_uuid)]).decode()
+
+
+def _dials_text(dials: dict[str, DialOutcome]) -> str:
+    if not dials:
+        return "[]"
+    return _json.encode([_DialRow(*dial) for dial in _in_order(dials)]).decode()
+
+
 def call_row(call: Call, call_id: str, first: int, last: int) -> tuple[Any, ...]:
     """The summary row of a call after the events up to position ``last``."""
     hangup = call.hangup
@@ -116,8 +128,8 @@ def call_row(call: Call, call_id: str, first: int, last: int) -> tuple[Any, ...]
         hangup.start_time if hangup else "",
         hangup.answer_time if hangup else "",
         hangup.end_time if hangup else "",
-        _json.encode([_LegRow(*leg) for leg in sorted(call.legs.values(), key=_by_uuid)]).decode(),
-        _json.encode([_DialRow(*dial) for dial in _in_order(call.dials)]).decode(),
+        _legs_text(call.legs),
+        _dials_text(call.dials),
         call.late,
         call.conflicts,
         call.version,

@@ -128,7 +128,7 @@ class SqlView:
         raise NotImplementedError
 
     def index_statements(self) -> list[str]:
-        """CREATE statements of the secondary indexes (a rebuild adds them once filled)."""
+        """CREATE statements of the secondary indexes."""
         return []
 
     def tracking_statement(self) -> str:
@@ -237,7 +237,10 @@ class SqlView:
                 cursor.execute(f"DROP TABLE IF EXISTS {table.removesuffix(self.suffix)}{OLD}")
             self.choose_index_names(cursor)
             cursor.execute(self.tracking_statement())
-            for statement in self.table_statements():
+            # Indexes from the start: their keys (first position, first seen) arrive nearly
+            # in order, so keeping them costs the parallel build little, while building
+            # them after the load took a second of its serial end (measured).
+            for statement in [*self.table_statements(), *self.index_statements()]:
                 cursor.execute(statement)
             cursor.execute(
                 self.sql("INSERT INTO {t} (application_name, notification_id) VALUES (?, ?)"),
@@ -248,11 +251,9 @@ class SqlView:
         """Settle ``index_suffix`` before the indexes are named (SQLite: see sqlite.py)."""
 
     def finish(self, application_name: str, position: int) -> None:
-        """Index the built tables and record the position they reflect."""
-        with self.bulk_transaction() as cursor:
-            for statement in self.index_statements():
-                cursor.execute(statement)
-            if position:
+        """Record the position the built tables reflect."""
+        if position:
+            with self.bulk_transaction() as cursor:
                 self.advance(cursor, Tracking(application_name, position), 0)
 
     def swap(self) -> None:

@@ -229,7 +229,7 @@ def parser() -> argparse.ArgumentParser:
         "rebuild", help="replay the event log into new views, then swap them in"
     )
     again.add_argument("view", choices=["timeline", "metrics", "all"])
-    again.add_argument("--batch", type=int, default=20_000, help="events per view transaction")
+    again.add_argument("--batch", type=int, default=100_000, help="events per view transaction")
     again.add_argument(
         "--workers", type=int, help="processes sharing the calls (default: CPUs, at most 4)"
     )

@@ -8,10 +8,12 @@ import secrets
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from simulator.calls import DEFAULT_MIX, Profile, parse_mix
-from simulator.delivery import DeliveryOptions, Target
-from simulator.run import Simulation, run, summary
+
+if TYPE_CHECKING:  # imported when a simulation runs: httpx and plivo take half a second
+    from simulator.run import Simulation
 
 
 def _share(text: str) -> float:
@@ -122,6 +124,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def simulation_of(args: argparse.Namespace, env: Mapping[str, str]) -> Simulation:
     """The simulation the parsed options describe; tokens default to ``env``'s."""
+    from simulator.delivery import DeliveryOptions, Target  # noqa: PLC0415
+    from simulator.run import Simulation  # noqa: PLC0415
+
     targets = args.target or ["http://127.0.0.1:8000"]
     publics = args.public_url or targets
     if len(publics) != len(targets):
@@ -159,6 +164,8 @@ def simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Run the simulation; exit 0 only if every call was acknowledged and read back as sent."""
     # One log line per request would drown the progress bar and the report.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from simulator.run import run, summary  # noqa: PLC0415
+
     outcome = run(simulation_of(args, env))
     print(summary(outcome), file=sys.stderr)
     return 0 if outcome.ok else 1

@@ -253,6 +253,44 @@ def indexes(database_url: str) -> list[tuple[str, str]]:
     return sorted((name, definition.split(" USING ")[-1]) for name, definition in rows)
 
 
+def tables(database_url: str) -> list[str]:
+    """The names of the views' tables (SQLite: in both files; PostgreSQL: the schema's)."""
+    database = parse_database_url(database_url)
+    if database.kind == "sqlite":
+        found = []
+        for purpose in ("timeline", "metrics"):
+            with sqlite3.connect(database.sqlite_file(purpose)) as conn:
+                names = conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
+                found += [f"{purpose}.{name}" for (name,) in names.fetchall()]
+        return sorted(found)
+    with psycopg.connect(database_url.split("?", maxsplit=1)[0]) as conn:
+        rows = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (database.schema,)
+        ).fetchall()
+    return sorted(name for (name,) in rows)
+
+
+def test_a_rebuild_drops_the_entries_table_of_earlier_versions(
+    database_url: str, call_log: CallLog, runner: Runner
+) -> None:
+    record_shuffled(call_log, mixed_calls(seed=61))
+    live = runner()
+    live.catch_up()
+    timeline = live.views[0]
+    # What an earlier version kept: a copy of every callback, and its rebuild's leftover.
+    with timeline.transaction(commit=True) as cursor:
+        for name in ("entries", "entries_next"):
+            cursor.execute(timeline.sql(f"CREATE TABLE {{p}}{name} (position BIGINT)"))
+    before = tables(database_url)
+    assert sum("entries" in name for name in before) == 2
+    rebuilding = runner()
+    rebuild_views(rebuilding.app, rebuilding.views)
+    after = tables(database_url)
+    assert [name for name in after if "entries" in name] == []
+    assert sorted(set(before) - set(after)) == [n for n in before if "entries" in n]
+    assert (dumps(rebuilding.views), rebuilding.positions()) == fresh_rebuild(runner)
+
+
 def test_a_rebuild_replays_states_the_default_transcoder_wrote_and_reloads_evicted_calls(
     database_url: str, runner: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -6,15 +6,18 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pytest
 from eventsourcing.persistence import Tracking
 
+from domain.call import Call
 from domain.callbacks import CallbackKind
 from domain.status import TERMINAL, CallStatus
+from projections.hangup_metrics import contributions
 from projections.queries import timeline_entries
 from projections.rebuild import rebuild_views
 from projections.runner import ViewRunner
-from projections.views import Batch, StalePositionError
+from projections.views import Batch, StalePositionError, decode_contributions
 from service.application import CallLog
 from tests.factories import CallSpec, cb, inbound, outbound
 from tests.projections.conftest import Views
@@ -182,3 +185,16 @@ def test_tracking_refuses_to_apply_the_same_position_twice(open_views: Views) ->
     assert timeline.max_tracking_id("CallLog") == 5
     timeline.write(Batch(), Tracking("CallLog", 9), 5)
     assert timeline.position("CallLog") == 9
+
+
+def test_contributions_kept_as_objects_by_earlier_versions_are_read_back() -> None:
+    hangup = outbound(CallStatus.COMPLETED, losers=2)
+    call = Call.register(hangup.call_uuid, hangup.callbacks[0].received_at)
+    for callback in hangup.callbacks:
+        call.receive(callback)
+    kept = contributions(call)
+    assert len(kept) == 4  # the call, its winning leg and two losing ones
+    as_objects = msgspec.json.encode([msgspec.structs.asdict(c) for c in kept])
+    assert as_objects.startswith(b'[{"scope":"call"')
+    assert decode_contributions(as_objects) == kept
+    assert decode_contributions(msgspec.json.encode(list(kept))) == kept

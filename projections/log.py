@@ -40,11 +40,11 @@ def id_range(part: Part) -> tuple[str, str]:
     return start, stop
 
 
-def in_part(originator_id: Any, part: Part) -> bool:
-    """Whether a call (by its id as the recorder gives it) is in the share ``part``."""
-    start, stop = id_range(part)
-    text = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id).lower()
-    return start <= text.replace("-", "")[:2] < stop
+def _leading_hex(originator_id: Any) -> str:
+    """The first two hex digits of a call's id, as the recorder gives it."""
+    if isinstance(originator_id, UUID):
+        return originator_id.hex[:2]
+    return str(originator_id).lower()[:2]
 
 
 def read_log(
@@ -65,7 +65,8 @@ def read_log(
             (n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page
         ]
         if part is not None:
-            rows = [row for row in rows if in_part(row[1], part)]
+            start, stop = id_range(part)
+            rows = [row for row in rows if start <= _leading_hex(row[1]) < stop]
         if rows:
             yield rows
         after = page[-1].id

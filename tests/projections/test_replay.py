@@ -18,7 +18,7 @@ from projections.hangup_metrics import (
     hour_bucket,
     pdd_index,
 )
-from projections.log import Row
+from projections.log import Row, id_range
 from projections.replay import Replay, _decode_callback
 from service.application import CallLog
 from tests.projections.test_views import mixed_calls, record_shuffled, unfinished_calls
@@ -131,3 +131,13 @@ def test_pdd_buckets_are_the_first_bound_not_below_the_delay(delay: float) -> No
         else next(i for i, bound in enumerate(PDD_BOUNDS) if exact <= bound)
     )
     assert pdd_index(call) == expected
+
+
+@given(parts=st.integers(1, 16))
+def test_the_shares_of_a_rebuild_cover_every_call_id_once(parts: int) -> None:
+    prefixes = [f"{i:02x}" for i in range(256)]
+    ranges = [id_range((share, parts)) for share in range(parts)]
+    for prefix in prefixes:
+        holders = [r for r in ranges if r[0] <= prefix < r[1]]
+        assert len(holders) == 1, prefix
+    assert all(stop > start for start, stop in ranges)

@@ -3,9 +3,9 @@
 Generates a SQLite event log of simulated calls (``BENCH_EVENTS``, default 1,000,000
 events) recorded in arrival order, calls overlapping as on a busy account, then in the
 same run times (a) a raw ``SELECT`` of every stored event with msgspec decoding of its
-state, the floor any replay pays, and (b) the real
-``calltrail rebuild all`` command in its own process (with its default worker
-processes, one per CPU up to 4), reporting the peak RSS of the largest of its processes.
+state, the floor any replay pays, and (b) the real ``calltrail rebuild all`` command in
+its own process (with its default worker processes, one per CPU up to 4), reporting the
+peak RSS of the largest of its processes.
 The load average is printed too: on a shared machine, other work skews both figures.
 """
 

@@ -197,7 +197,7 @@ _STATUSES: Mapping[str, CallStatus] = {status.value: status for status in CallSt
 _LATE, _CONFLICT = Verdict.LATE.value, Verdict.CONFLICT.value
 _HANGUP, _RING = CallbackKind.HANGUP, CallbackKind.RING
 _DIAL_CALLBACK, _DIAL_ACTION = CallbackKind.DIAL_CALLBACK, CallbackKind.DIAL_ACTION
-_NOBODY = Parties()  # a new call's parties (frozen: every call may start with this one)
+_NOBODY = Parties()  # a new call's parties (immutable: every call may start with this one)
 
 
 def _event_class(

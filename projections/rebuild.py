@@ -32,7 +32,7 @@ from projections.replay import Replay
 from projections.views import NEXT, Batch, MetricsSql, SqlView
 
 Progress = Callable[[int], object]
-MAX_PENDING = 3  # writes a view may put off while its store is busy (flat memory)
+MAX_PENDING = 3  # pages a due write may wait while another writer has the store
 READ_PAGE = 20_000  # events read from the log at a time
 
 
@@ -93,7 +93,7 @@ def build(
     # Rows are written every ``batch_size`` events, read in pages of at most READ_PAGE:
     # each commit rewrites every page its rows touched, and the calls' keys are random,
     # so small commits rewrote most of a table's index each time (a commit per 100,000
-    # events cost a fifth to a seventh as much per row as one per 20,000, measured).
+    # events took a fifth to a seventh as long per row as one per 20,000, measured).
     page_size = min(batch_size, READ_PAGE)
     pages_per_write = max(1, batch_size // page_size)
     # Each view's rows not written yet (its store busy with another writer, or not time

@@ -9,14 +9,13 @@ wants positions. Both read the recorder's own tables with its own table names.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from psycopg.sql import SQL, Identifier
 
 # One stored event: its log position, and the columns as the recorder gives them (the id
 # a UUID, or SQLite's 32 hex digits). A plain tuple: a rebuild makes one per event.
@@ -24,6 +23,13 @@ Row = tuple[int, Any, int, str, bytes]  # position, originator_id, version, topi
 
 Part = tuple[int, int]  # (this one, out of how many): a share of the calls
 _HEX = "0123456789abcdef"
+
+
+def on_postgres(recorder: object) -> bool:
+    """Whether ``recorder`` is eventsourcing's PostgreSQL recorder, without importing it
+    (and psycopg) on SQLite: a recorder of that class exists only once its module does."""
+    module = sys.modules.get("eventsourcing.postgres")
+    return module is not None and isinstance(recorder, module.PostgresApplicationRecorder)
 
 
 def id_range(part: Part) -> tuple[str, str]:
@@ -110,6 +116,9 @@ def call_events(app: Application[UUID], call_id: UUID, until: int) -> list[Row]:
         with recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(statement, (call_id.hex, until))
             return [tuple(row) for row in cursor.fetchall()]
+    from eventsourcing.postgres import PostgresApplicationRecorder  # noqa: PLC0415
+    from psycopg.sql import SQL, Identifier  # noqa: PLC0415
+
     assert isinstance(recorder, PostgresApplicationRecorder)
     query = SQL(
         "SELECT notification_id, originator_id, originator_version, topic, state"

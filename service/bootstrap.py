@@ -7,8 +7,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
-
 from projections.runner import VIEW_NAMES, ViewRunner, open_view
 from service.application import CallLog
 from service.persistence import Database, parse_database_url
@@ -32,6 +30,8 @@ def schema_lock(database: Database) -> Iterator[None]:
     if database.kind != "postgres":
         yield
         return
+    import psycopg  # noqa: PLC0415  # only here: SQLite deployments never load it
+
     env = database.eventsourcing_env("events")
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"],

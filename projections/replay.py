@@ -72,13 +72,16 @@ _OTHER, _CALLBACK, _REGISTERED, _REGISTERED_FAST = 0, 1, 2, 3
 class _Folded:
     """A call being replayed, and what the views need to write it."""
 
-    __slots__ = ("before", "call", "first", "key", "last")
+    __slots__ = ("before", "call", "first", "key", "last", "version")
 
     def __init__(self, call: Call, key: str, first: int) -> None:
         self.call = call
         self.key = key
         self.first = first  # its first event since it was last handed to the views
         self.last = first
+        # The call's version, kept here too: ``Aggregate.version`` is a property, a
+        # function call for every event read.
+        self.version: int = call.version
         self.before: Call | None = None  # as last handed over, if it had ended then
 
 
@@ -155,7 +158,7 @@ class Replay:
         """A call the views hold as it stood at ``version``, ready to take its next event:
         from the cache, or reloaded from the store."""
         folded = self.calls.get(raw_id)
-        if folded is None or folded.call.version != version:
+        if folded is None or folded.version != version:
             key = folded.key if folded is not None else call_key(raw_id)
             folded = self.calls[raw_id] = _Folded(self._load(key, version), key, position)
         else:
@@ -174,31 +177,33 @@ class Replay:
             _decode_callback,
         )
         for row in page:
-            raw_id = row[1]
-            kind = topics.get(row[3]) or self._topic(row[3])
+            position, raw_id, version, topic, stored = row
+            kind = topics.get(topic) or self._topic(topic)
             if kind >= _REGISTERED:
-                call = self._registered(row, kind == _REGISTERED_FAST)
-                self.calls[raw_id] = unwritten[raw_id] = _Folded(call, call_key(raw_id), row[0])
+                created = self._registered(row, kind == _REGISTERED_FAST)
+                folded = _Folded(created, call_key(raw_id), position)
+                self.calls[raw_id] = unwritten[raw_id] = folded
                 continue
-            version = row[2]
             folded = unwritten.get(raw_id)
-            if folded is None or folded.call.version != version - 1:
-                folded = unwritten[raw_id] = self._written(raw_id, version - 1, row[0])
-            folded.last = row[0]
+            if folded is None or folded.version != version - 1:
+                folded = unwritten[raw_id] = self._written(raw_id, version - 1, position)
+            folded.last = position
+            folded.version = version
+            call = folded.call
             state = None
             if kind == _CALLBACK:
                 try:
-                    state = decode(row[4])
+                    state = decode(stored)
                 except msgspec.ValidationError:  # a state the default transcoder wrote
                     state = None
             if state is not None and state.class_version == 1:
                 # The domain's own fold; what ``Event.mutate`` adds is checks the log's
                 # order already guarantees, and the version.
-                folded.call.evolve(state)  # type: ignore[arg-type]  # an event's fields
-                folded.call.version = version
+                call.evolve(state)  # type: ignore[arg-type]  # an event's fields
+                call.version = version
             else:
-                self._fold_event(folded.call, row)
-            if folded.call.status in TERMINAL:
+                self._fold_event(call, row)
+            if call.status in TERMINAL:
                 ended[raw_id] = folded
         return self._hand_over(final=False)
 

@@ -20,6 +20,7 @@ from projections.hangup_metrics import (
 )
 from projections.log import Row, id_range
 from projections.replay import Replay, _decode_callback
+from projections.timeline import iso_microseconds
 from service.application import CallLog
 from tests.projections.test_views import mixed_calls, record_shuffled, unfinished_calls
 
@@ -116,7 +117,16 @@ def test_hour_buckets_are_unchanged(text: str, zone: tzinfo) -> None:
 def test_plivo_times_read_by_the_c_parser_equal_those_read_by_slicing(
     text: str, zone: tzinfo
 ) -> None:
-    assert _plivo_time(text, zone) == _sliced_time(text, zone)
+    fast, sliced = _plivo_time(text, zone), _sliced_time(text, zone)
+    assert fast == sliced
+    assert getattr(fast, "tzinfo", None) is getattr(sliced, "tzinfo", None)
+
+
+@given(moment=st.datetimes(timezones=_zones))
+@example(moment=datetime(2026, 3, 1, 9, 30, tzinfo=UTC))  # no fraction: the method's form
+@example(moment=datetime(9, 3, 1, 9, 30, 1, 5, tzinfo=UTC))  # a year below 1000
+def test_times_formatted_by_the_encoder_equal_isoformat(moment: datetime) -> None:
+    assert iso_microseconds(moment) == moment.isoformat(timespec="microseconds")
 
 
 @given(delay=st.floats(min_value=-10, max_value=4000))

@@ -97,11 +97,14 @@ def merge_callback(leg: Leg | None, uuid: str, params: Mapping[str, str]) -> Leg
 
 def dial_outcome(params: Mapping[str, str]) -> DialOutcome:
     """The outcome one Dial ``action`` request reports."""
+    get = params.get
+    # Positional (status, ring status, hangup cause, B leg): by keyword costs three times
+    # as much, once per Dial of every replay.
     return DialOutcome(
-        status=params.get("DialStatus", "").strip(),
-        ring_status=params.get("DialRingStatus", "").strip(),
-        hangup_cause=params.get("DialHangupCause", "").strip(),
-        b_leg_uuid=params.get("DialBLegUUID", "").strip(),
+        get("DialStatus", "").strip(),
+        get("DialRingStatus", "").strip(),
+        get("DialHangupCause", "").strip(),
+        get("DialBLegUUID", "").strip(),
     )
 
 

@@ -181,11 +181,14 @@ class Replay:
             kind = topics.get(topic) or self._topic(topic)
             if kind >= _REGISTERED:
                 created = self._registered(row, kind == _REGISTERED_FAST)
-                folded = _Folded(created, call_key(raw_id), position)
-                self.calls[raw_id] = unwritten[raw_id] = folded
+                self.calls[raw_id] = unwritten[raw_id] = _Folded(
+                    created, call_key(raw_id), position
+                )
                 continue
-            folded = unwritten.get(raw_id)
-            if folded is None or folded.version != version - 1:
+            known = unwritten.get(raw_id)
+            if known is not None and known.version == version - 1:
+                folded = known
+            else:
                 folded = unwritten[raw_id] = self._written(raw_id, version - 1, position)
             folded.last = position
             folded.version = version

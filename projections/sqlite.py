@@ -28,9 +28,6 @@ _BULK_PRAGMAS = (
     # written since, 40% of a rebuild's SQL time at 1,000 (measured); with none at all the
     # whole copy fell on the swap, after the parallel part (2.8 s for 1,000,000 events).
     "PRAGMA wal_autocheckpoint=10000",
-    # This SQLite zeroes every freed cell and page (built with SECURE_DELETE); a rebuild
-    # only ever frees its own earlier copy of a row it rewrites, so nothing is erased.
-    "PRAGMA secure_delete=OFF",
 )
 
 

@@ -24,8 +24,8 @@ _json = msgspec.json.Encoder()
 
 def iso_microseconds(moment: datetime) -> str:
     """``moment.isoformat(timespec="microseconds")``, formatted by msgspec's encoder for
-    UTC times with a fraction (the stored events' own): 0.5 µs against the method's 3.2 µs
-    (its keyword argument), paid for every call a rebuild writes."""
+    UTC times with a fraction (the stored events' own): 0.5 µs against the method's 3.2 µs,
+    paid for every call a rebuild writes."""
     if moment.tzinfo is UTC and moment.microsecond:
         return f"{_json.encode(moment)[1:-2].decode()}+00:00"  # '"…Z"': quotes and zone
     return moment.isoformat(timespec="microseconds")

@@ -107,25 +107,13 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
 
 def hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
     """The UTC hour of Plivo's ``StartTime`` (account-local), or of ``fallback`` if unreadable."""
-    # A busy account starts several calls a second: the simulated day of the replay
-    # benchmark has five calls per distinct start time.
-    key = (local_time, account_tz)
-    bucket = _recent_buckets.get(key)
-    if bucket is not None:
-        return bucket
     if _PLAIN_TIME.fullmatch(local_time):
         # A replay meets the same minutes again and again, and in a zone whose offset is
         # whole minutes the minute decides the hour.
         bucket = _minute_bucket(local_time[:16], account_tz)
         if bucket is not None:
-            if len(_recent_buckets) >= 4096:
-                _recent_buckets.clear()
-            _recent_buckets[key] = bucket  # readable times only: they need no fallback
             return bucket
     return _utc_hour(_plivo_time(local_time, account_tz) or fallback)
-
-
-_recent_buckets: dict[tuple[str, tzinfo], str] = {}
 
 
 @functools.lru_cache(maxsize=4096)

@@ -79,16 +79,10 @@ class _Folded:
         self.key = key
         self.first = first  # its first event since it was last handed to the views
         self.last = first
-        # The call's version: kept here as the replay folds, and set on the call itself
-        # only when someone reads it (``sync``). ``Aggregate.version`` is a property, two
-        # function calls for every event otherwise.
+        # The call's version, kept here too: ``Aggregate.version`` is a property, a
+        # function call for every event read.
         self.version: int = call.version
         self.before: Call | None = None  # as last handed over, if it had ended then
-
-    def sync(self) -> Call:
-        """The call, its version brought up to date."""
-        self.call.version = self.version
-        return self.call
 
 
 class Replay:
@@ -170,7 +164,7 @@ class Replay:
         else:
             folded.first = position
         if self.keep_before and folded.call.status in TERMINAL:
-            folded.before = copy.deepcopy(folded.sync())  # its contribution, to take back
+            folded.before = copy.deepcopy(folded.call)  # its contribution, to take back
         return folded
 
     def batch(self, page: list[Row]) -> Batch:
@@ -209,8 +203,8 @@ class Replay:
                 # The domain's own fold; what ``Event.mutate`` adds is checks the log's
                 # order already guarantees, and the version.
                 call.evolve(state)  # type: ignore[arg-type]  # an event's fields
+                call.version = version
             else:
-                call.version = version - 1  # ``mutate`` checks it
                 self._fold_event(call, row)
             if call.status in TERMINAL:
                 ended[raw_id] = folded
@@ -244,7 +238,7 @@ class Replay:
 
 
 def _add(batch: Batch, folded: _Folded) -> None:
-    batch.calls[folded.key] = (folded.sync(), folded.first, folded.last)
+    batch.calls[folded.key] = (folded.call, folded.first, folded.last)
     if folded.before is not None:
         batch.before[folded.key] = folded.before
         folded.before = None

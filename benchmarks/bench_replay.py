@@ -9,7 +9,10 @@ peak RSS of the largest of its processes.
 Both timed runs are repeated (``BENCH_REPLAY_ROUNDS``, default 3, each rebuild from
 empty views) and the best of each is compared, as ``bench_codec`` does: on this shared
 VM, two runs of this benchmark 20 minutes apart timed the rebuild at 15.9 s and 19.4 s.
-The load average is printed too: on a shared machine, other work skews both figures.
+The load average is printed too, and for each rebuild the CPU time its processes used
+and the share of the machine's CPU time the hypervisor stole meanwhile (``/proc/stat``):
+on a shared VM, the wall time moves with the host's load while the CPU time per event
+moves much less.
 The generated log is flushed to disk (``os.sync``) before the timed runs, so neither pays
 for the generator's writes.
 """
@@ -24,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import msgspec
 
@@ -64,9 +68,29 @@ def raw_scan(path: Path) -> tuple[int, float]:
     return count, count / (time.perf_counter() - started)
 
 
-def rebuild(url: str) -> tuple[float, int]:
-    """Run ``calltrail rebuild all``; return its wall seconds and peak RSS in MiB."""
+class Rebuilt(NamedTuple):
+    """One timed ``calltrail rebuild all``."""
+
+    seconds: float  # wall
+    cpu_seconds: float  # user + system, of the command and its worker processes
+    steal: float | None  # share of the machine's CPU time stolen meanwhile (None: unknown)
+    peak_mib: int  # largest resident set of any of its processes, so far
+
+
+def _cpu_ticks() -> tuple[int, int] | None:
+    """The machine's (steal, total) CPU ticks since boot, or ``None`` off Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return fields[7], sum(fields)
+
+
+def rebuild(url: str) -> Rebuilt:
+    """Run ``calltrail rebuild all`` and measure it."""
     env = dict(os.environ) | {"CALLTRAIL_DATABASE_URL": url}
+    before, ticks = resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_ticks()
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "service.cli", "rebuild", "all"],
@@ -75,8 +99,12 @@ def rebuild(url: str) -> tuple[float, int]:
         stderr=subprocess.DEVNULL,
     )
     seconds = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak_kib // 1024
+    after, ticks_after = resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_ticks()
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    steal = None
+    if ticks is not None and ticks_after is not None and ticks_after[1] > ticks[1]:
+        steal = (ticks_after[0] - ticks[0]) / (ticks_after[1] - ticks[1])
+    return Rebuilt(seconds, cpu, steal, after.ru_maxrss // 1024)
 
 
 def main() -> None:
@@ -95,19 +123,23 @@ def main() -> None:
         # log: 17.0 and 17.7 s after a sync, 18.1 and 21.1 s without).
         os.sync()
         load_before = os.getloadavg()[0]
-        raw_rates, rebuild_seconds = [], []
+        raw_rates, rebuilds = [], []
         for round_number in range(1, rounds + 1):
             count, raw_rate = raw_scan(path)
             for view_file in path.parent.glob(f"{path.stem}.*.db*"):
                 view_file.unlink()  # every round builds the views from nothing
-            seconds, peak_mib = rebuild(url)
+            rebuilt = rebuild(url)
             raw_rates.append(raw_rate)
-            rebuild_seconds.append(seconds)
+            rebuilds.append(rebuilt)
+            steal = "unknown" if rebuilt.steal is None else f"{rebuilt.steal:.1%}"
             print(
                 f"round {round_number}: raw {raw_rate:,.0f} events/s,"
-                f" rebuild {total / seconds:,.0f} events/s ({seconds:.1f} s)"
+                f" rebuild {total / rebuilt.seconds:,.0f} events/s ({rebuilt.seconds:.1f} s,"
+                f" CPU {rebuilt.cpu_seconds:.1f} s, {rebuilt.cpu_seconds / total * 1e6:.1f}"
+                f" µs/event, steal {steal})"
             )
-        raw_rate, seconds = max(raw_rates), min(rebuild_seconds)
+        raw_rate, seconds = max(raw_rates), min(rebuilt.seconds for rebuilt in rebuilds)
+        peak_mib = rebuilds[-1].peak_mib
         rate = total / seconds
         print(f"best of {rounds} rounds:")
         print(f"raw SELECT + msgspec decode: {raw_rate:12,.0f} events/s ({count:,} events)")

@@ -10,9 +10,9 @@ Both timed runs are repeated (``BENCH_REPLAY_ROUNDS``, default 3, each rebuild f
 empty views) and the best of each is compared, as ``bench_codec`` does: on this shared
 VM, two runs of this benchmark 20 minutes apart timed the rebuild at 15.9 s and 19.4 s.
 The load average is printed too, and for each rebuild the CPU time its processes used
-and the share of the machine's CPU time the hypervisor stole meanwhile (``/proc/stat``):
-on a shared VM, the wall time moves with the host's load while the CPU time per event
-moves much less.
+and the share of the machine's CPU time the hypervisor stole meanwhile (``/proc/stat``),
+so that a slow round shows whether it lost its CPU to the host (steal) or ran slower on
+it (more CPU time per event).
 The generated log is flushed to disk (``os.sync``) before the timed runs, so neither pays
 for the generator's writes.
 """

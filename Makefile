@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP) ## create the venv, install, serve on 127.0.0.1:8000 with SQLite
-	$(BIN)/python -m service.devrun --host $(HOST) --port $(PORT)
+	$(BIN)/python -m entrypoints.devrun --host $(HOST) --port $(PORT)
 
 test: lint ## ruff, mypy --strict, then every test
 	$(BIN)/python -m pytest -q

@@ -1,26 +1,31 @@
-"""``create_app``: the Litestar application, its routes, and the resources its lifespan owns."""
+"""``create_app``: the Litestar application over the service's parts.
+
+The parts come from ``service.bootstrap`` (or are given: tests assemble the app with their
+own); this module adds only what HTTP needs, the signature verifier and the XML replies,
+and hands every handler what it uses as a typed dependency.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-from litestar import Litestar, get
+from litestar import Litestar, Router, get
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from api import metric_reads, reads
 from api.errors import EXCEPTION_HANDLERS
 from api.observability import PROMETHEUS, MetricsController, Observability, readyz
-from api.reads import read_api
+from api.reading import api_key_guard
 from api.responses import Replies
 from api.signature import SignatureVerifier
 from api.webhooks import Webhooks, webhook_handlers
-from projections.runner import following
-from service.bootstrap import check_security, open_call_log, open_views, projection_runner
+from projections.views import Views
+from service.bootstrap import Services, bootstrap, check_security
 from service.settings import Settings
-from service.writer import BatchStats, DirectWriter, GroupCommitWriter
-
-log = logging.getLogger("calltrail")
+from store.application import CallLog
 
 
 @get("/healthz", sync_to_thread=False)
@@ -29,55 +34,114 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def make_verifier(settings: Settings) -> SignatureVerifier | None:
+    """The webhook signature check; ``None`` only with signatures explicitly skipped."""
+    if settings.insecure_skip_signature:
+        return None
+    return SignatureVerifier(settings.auth_tokens, settings.main_auth_tokens)
+
+
+@dataclass
+class _Started:
+    """The parts the lifespan opened, for the handlers' dependencies."""
+
+    services: Services | None = None
+    observability: Observability | None = None
+    webhooks: Webhooks | None = None
+
+    def get_services(self) -> Services:
+        assert self.services is not None, "the app has not started"
+        return self.services
+
+    def get_observability(self) -> Observability:
+        assert self.observability is not None, "the app has not started"
+        return self.observability
+
+    def get_webhooks(self) -> Webhooks:
+        assert self.webhooks is not None, "the app has not started"
+        return self.webhooks
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    verifier: SignatureVerifier | None = None,
+    replies: Replies | None = None,
+) -> Litestar:
     """Build the service for ``settings`` (default: from the environment).
 
-    Refuses to build without an auth token unless signatures are explicitly skipped.
+    Refuses to build without an auth token unless signatures are explicitly skipped. The
+    parts are opened when the app starts (its lifespan), not when it is built.
     """
-    settings = settings or Settings.from_env()
+    settings = settings or (services.settings if services else Settings.from_env())
     check_security(settings)
+    verifier = verifier or make_verifier(settings)
+    replies = replies or Replies.from_settings(settings)
+    started = _Started()
 
     @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        call_log = open_call_log(settings.database)
-        runner = projection_runner(settings) if settings.embedded_projections else None
-        observability = Observability(app.state)
-
-        def committed(stats: BatchStats) -> None:
-            observability.observe(stats)
-            if runner is not None:
-                runner.wake.set()
-
-        writer: GroupCommitWriter | DirectWriter = GroupCommitWriter(
-            call_log, settings.batch_max, settings.batch_wait_ms / 1000, on_batch=committed
-        )
-        if not settings.group_commit:
-            writer = DirectWriter(call_log)
-        app.state.observability = observability
-        verifier = None
-        if not settings.insecure_skip_signature:
-            verifier = SignatureVerifier(settings.auth_tokens, settings.main_auth_tokens)
-        app.state.webhooks = Webhooks(settings, verifier, writer, Replies.from_settings(settings))
-        app.state.call_log = call_log
-        app.state.runner = runner
-        app.state.settings = settings
-        views = open_views(settings)
-        app.state.views = dict(zip(("timeline", "metrics"), views, strict=True))
-        writer.start()
-        try:
-            with following(runner) if runner is not None else nullcontext():
-                yield
-        finally:
-            writer.stop()
-            call_log.close()
-            for view in views:
-                view.close()
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        running = services or bootstrap(settings)
+        started.services = running
+        started.observability = Observability(running)
+        running.on_batch.append(started.observability.observe)
+        started.webhooks = Webhooks(settings, verifier, running.writer, replies)
+        with running.running():
+            yield
 
     return Litestar(
-        route_handlers=[healthz, readyz, MetricsController, *webhook_handlers(), read_api],
+        route_handlers=[
+            healthz,
+            readyz,
+            MetricsController,
+            *webhook_handlers(),
+            read_router(settings.api_keys),
+        ],
+        dependencies=_dependencies(settings, started),
         middleware=[PROMETHEUS.middleware],
         openapi_config=OpenAPIConfig(title="calltrail", version="0.1.0", path="/schema"),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
     )
+
+
+def read_router(api_keys: tuple[str, ...]) -> Router:
+    """The read API under ``/v1``, guarded by the bearer ``api_keys``."""
+    return Router(
+        path="/v1",
+        route_handlers=[
+            reads.list_calls,
+            reads.get_call,
+            reads.get_timeline,
+            metric_reads.hangup_causes,
+            metric_reads.kpi_report,
+            reads.events,
+        ],
+        guards=[api_key_guard(api_keys)],
+        tags=["read API"],
+    )
+
+
+def _dependencies(settings: Settings, started: _Started) -> dict[str, Provide]:
+    """What handlers may ask for by name, each typed by its provider."""
+
+    def get_settings() -> Settings:
+        return settings
+
+    def get_views() -> Views:
+        return started.get_services().views
+
+    def get_call_log() -> CallLog:
+        return started.get_services().call_log
+
+    providers: dict[str, Callable[[], object]] = {
+        "settings": get_settings,
+        "services": started.get_services,
+        "views": get_views,
+        "call_log": get_call_log,
+        "observability": started.get_observability,
+        "webhooks": started.get_webhooks,
+    }
+    return {name: Provide(provider, sync_to_thread=False) for name, provider in providers.items()}

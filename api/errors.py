@@ -14,8 +14,8 @@ from eventsourcing.persistence import PersistenceError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from service.application import ContentionError
-from service.writer import WriterStoppedError
+from store.application import ContentionError
+from store.writer import WriterStoppedError
 
 log = logging.getLogger("calltrail.api")
 

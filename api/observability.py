@@ -12,14 +12,19 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram
 from prometheus_client import generate_latest as prometheus_text
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from service.writer import BatchStats
+from api.dependencies import ServicesDep
+from service.bootstrap import Services
+from store.application import CallLog
+from store.writer import BatchStats
 
 READY_MAX_LAG = 10_000
 PROMETHEUS = PrometheusConfig(app_name="calltrail", prefix="calltrail_http", group_path=True)
@@ -29,8 +34,8 @@ webhook_log = logging.getLogger("calltrail.webhook")
 class ViewCollector(Collector):
     """Business metrics, read from the metrics view and the log head at each scrape."""
 
-    def __init__(self, state: Any) -> None:
-        self.state = state
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def collect(self) -> Iterator[Metric]:
         """Calls, answered calls and talk time by direction, status and cause; view lag."""
@@ -38,8 +43,7 @@ class ViewCollector(Collector):
         calls = CounterMetricFamily("calltrail_calls", "Ended calls", labels=labels)
         answered = CounterMetricFamily("calltrail_calls_answered", "Answered calls", labels=labels)
         talk = CounterMetricFamily("calltrail_talk_seconds", "Talk time (Duration)", labels=labels)
-        view = self.state.views["metrics"]
-        rows = view.rows(
+        rows = self.services.views.metrics.rows(
             "SELECT direction, status, cause_code, SUM(calls) AS calls, SUM(answered) AS answered,"
             " SUM(talk_seconds) AS talk FROM {p}counters WHERE scope = 'call'"
             " GROUP BY direction, status, cause_code ORDER BY direction, status, cause_code"
@@ -53,25 +57,25 @@ class ViewCollector(Collector):
         lag = GaugeMetricFamily(
             "calltrail_projection_lag_events", "Events not yet in a view", labels=["view"]
         )
-        for name, lagging in projection_lag(self.state).items():
+        for name, lagging in projection_lag(self.services).items():
             lag.add_metric([name], float(lagging))
         yield lag
 
 
-def projection_lag(state: Any) -> dict[str, int]:
+def projection_lag(services: Services) -> dict[str, int]:
     """How many logged events each view has yet to apply."""
-    head = int(state.call_log.recorder.max_notification_id() or 0)
+    head = int(services.call_log.recorder.max_notification_id() or 0)
     return {
-        name: head - int(view.max_tracking_id("CallLog") or 0) for name, view in state.views.items()
+        name: head - view.position(CallLog.name) for name, view in services.views.named().items()
     }
 
 
 class Observability:
     """This app's own registry: the view collector and the writer's histograms."""
 
-    def __init__(self, state: Any) -> None:
+    def __init__(self, services: Services) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(ViewCollector(state))
+        self.registry.register(ViewCollector(services))
         self.batch_size = Histogram(
             "calltrail_writer_batch_size",
             "Callbacks per group commit",
@@ -88,22 +92,24 @@ class Observability:
         self.commit_seconds.observe(stats.seconds)
 
 
+ObservabilityDep = NamedDependency[SkipValidation[Observability]]
+
+
 class MetricsController(PrometheusController):
     """``/metrics``: Litestar's HTTP metrics, then calltrail's own."""
 
     @get()
-    async def get(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+    async def get(self, observability: ObservabilityDep) -> Response[bytes]:
         """Prometheus text format."""
-        own: Observability = request.app.state.observability
-        body = prometheus_text(REGISTRY) + prometheus_text(own.registry)
+        body = prometheus_text(REGISTRY) + prometheus_text(observability.registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 @get("/readyz", sync_to_thread=True)
-def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+def readyz(services: ServicesDep) -> Response[dict[str, Any]]:
     """Ready when the store answers and no view lags by more than ``READY_MAX_LAG`` events."""
     try:
-        lag = projection_lag(request.app.state)
+        lag = projection_lag(services)
     except Exception as error:
         return Response({"ready": False, "reason": f"store unreachable: {error}"}, status_code=503)
     ready = all(lagging <= READY_MAX_LAG for lagging in lag.values())

@@ -1,115 +1,35 @@
-"""The read API under ``/v1``: calls, timelines, hangup-cause metrics, KPIs, raw events.
-
-Every response carries the log position its view reflects (body ``position`` and header
-``X-Calltrail-Position``); ``min_position`` waits, bounded, for the view to reach a
-position, so a client reads its own writes without sleeping. Bearer keys from
-``CALLTRAIL_API_KEYS`` guard it all.
-"""
+"""The read API's calls: the call list, one call, its timeline, and the raw event log."""
 
 from __future__ import annotations
 
-import hmac
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Router, get
-from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
-from litestar.handlers import BaseRouteHandler
-from litestar.openapi import ResponseSpec
+from litestar import get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from api.errors import ApiError, ErrorBody
+from api.dependencies import CallLogDep, SettingsDep, ViewsDep
+from api.errors import ApiError
+from api.reading import ERRORS, MAX_POSITION, MinPosition, mask, position, stamp, view_at
 from api.schemas import (
     CallOut,
     CallPage,
     CallResponse,
-    CauseRow,
     DialOut,
     EntryOut,
     EventOut,
     EventPage,
-    HangupCauses,
-    KpiOut,
-    KpiReport,
     LegOut,
     TimelineResponse,
 )
-from domain.hangup_causes import lookup
-from projections.hangup_metrics import PDD_BOUNDS
-from projections.queries import (
-    CallFilter,
-    metric_counters,
-    timeline_call,
-    timeline_calls,
-    timeline_entries,
-)
-from projections.ratios import CounterRow, Kpis, kpis
+from projections.queries import CallFilter, timeline_call, timeline_calls, timeline_entries
+from projections.timeline_sql import TimelineSql
 
-MAX_POSITION = 2**53 - 1  # fits both stores and every JSON number parser exactly
-ERRORS = {
-    401: ResponseSpec(ErrorBody, description="missing or unknown API key"),
-    404: ResponseSpec(ErrorBody, description="no such call"),
-    409: ResponseSpec(ErrorBody, description="min_position is past the end of the log"),
-    503: ResponseSpec(ErrorBody, description="the view has not reached min_position in time"),
-}
-MinPosition = Annotated[
-    int,
-    QueryParameter(
-        ge=0,
-        le=MAX_POSITION,
-        description="wait (CALLTRAIL_READ_WAIT_MS, 5 s) for the view to reach this position",
-    ),
-]
 _legs = msgspec.json.Decoder(list[LegOut])
 _dials = msgspec.json.Decoder(list[DialOut])
 _state = msgspec.json.Decoder(dict[str, Any])
-
-
-def require_api_key(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    """401 unless ``Authorization: Bearer <key>`` holds one of the configured keys."""
-    keys: tuple[str, ...] = connection.app.state.settings.api_keys
-    scheme, _sep, given = connection.headers.get("authorization", "").partition(" ")
-    supplied = given.strip().encode()
-    matched = False
-    for key in keys:  # every key compared, in constant time
-        matched |= hmac.compare_digest(key.encode(), supplied)
-    if scheme.lower() != "bearer" or not matched:
-        raise NotAuthorizedException("a valid 'Authorization: Bearer <key>' header is required")
-
-
-def view_at(request: Request[Any, Any, Any], name: str, min_position: int | None) -> Any:
-    """The view ``name``, once it reflects at least ``min_position`` (else 503)."""
-    view = request.app.state.views[name]
-    if min_position:
-        head = int(request.app.state.call_log.recorder.max_notification_id() or 0)
-        if min_position > head:
-            raise ApiError(
-                409,
-                "position_not_reached",
-                f"min_position {min_position} is past the log's end ({head})",
-            )
-        wait = request.app.state.settings.read_wait_ms / 1000
-        try:
-            view.wait("CallLog", min_position, timeout=wait)
-        except TimeoutError:
-            raise ApiError(
-                503, "view_behind", f"the {name} view has not reached {min_position} yet"
-            ) from None
-    return view
-
-
-def position(view: Any) -> int:
-    """The last log position the view has applied."""
-    return int(view.max_tracking_id("CallLog") or 0)
-
-
-def mask(number: str, on: bool) -> str:
-    """Hide all but the last four characters of a number when masking is on."""
-    return number if not on or len(number) <= 4 else "•" * (len(number) - 4) + number[-4:]
 
 
 def call_out(row: Any, masked: bool) -> CallOut:
@@ -140,22 +60,11 @@ def call_out(row: Any, masked: bool) -> CallOut:
     )
 
 
-def utc(moment: datetime | None) -> datetime | None:
-    """A bound as an aware UTC datetime (naive input is taken as UTC)."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def stamp(moment: datetime | None) -> str | None:
-    """The view's ISO format for times (UTC, microseconds)."""
-    found = utc(moment)
-    return None if found is None else found.isoformat(timespec="microseconds")
-
-
 @get("/calls", sync_to_thread=True, responses=ERRORS)
 def list_calls(
-    request: Request[Any, Any, Any],
+    views: ViewsDep,
+    call_log: CallLogDep,
+    settings: SettingsDep,
     status: FromQuery[str | None] = None,
     direction: FromQuery[str | None] = None,
     hangup_cause_code: FromQuery[str | None] = None,
@@ -168,45 +77,54 @@ def list_calls(
     min_position: MinPosition = 0,
 ) -> CallPage:
     """Calls in the order calltrail first saw them, filtered; cursor-paginated."""
-    view = view_at(request, "timeline", min_position)
+    view = view_at(views.timeline, call_log, settings, min_position)
     seen_at = position(view)
     where = CallFilter(
         status, direction, hangup_cause_code, from_number, to_number, stamp(since), stamp(until)
     )
     rows = timeline_calls(view, where, cursor, limit)
-    masked = request.app.state.settings.mask_numbers
+    masked = settings.mask_numbers
     items = [call_out(row, masked) for row in rows]
     next_cursor = items[-1].cursor if len(items) == limit else None
     return CallPage(items=items, next_cursor=next_cursor, position=seen_at)
 
 
-def find_call(request: Request[Any, Any, Any], call_uuid: str, min_position: int | None) -> Any:
-    view = view_at(request, "timeline", min_position)
+def find_call(view: TimelineSql, call_uuid: str) -> Mapping[str, Any]:
+    """The call's row in the timeline, or 404."""
     row = timeline_call(view, call_uuid)
     if row is None:
         raise ApiError(404, "unknown_call", f"no call {call_uuid!r} in the timeline")
-    return view, row
+    return row
 
 
 @get("/calls/{call_uuid:str}", sync_to_thread=True, responses=ERRORS)
 def get_call(
-    request: Request[Any, Any, Any], call_uuid: FromPath[str], min_position: MinPosition = 0
+    views: ViewsDep,
+    call_log: CallLogDep,
+    settings: SettingsDep,
+    call_uuid: FromPath[str],
+    min_position: MinPosition = 0,
 ) -> CallResponse:
     """One call's current state."""
-    view, row = find_call(request, call_uuid, min_position)
-    masked = request.app.state.settings.mask_numbers
-    return CallResponse(call=call_out(row, masked), position=position(view))
+    view = view_at(views.timeline, call_log, settings, min_position)
+    row = find_call(view, call_uuid)
+    return CallResponse(call=call_out(row, settings.mask_numbers), position=position(view))
 
 
 @get("/calls/{call_uuid:str}/timeline", sync_to_thread=True, responses=ERRORS)
 def get_timeline(
-    request: Request[Any, Any, Any], call_uuid: FromPath[str], min_position: MinPosition = 0
+    views: ViewsDep,
+    call_log: CallLogDep,
+    settings: SettingsDep,
+    call_uuid: FromPath[str],
+    min_position: MinPosition = 0,
 ) -> TimelineResponse:
     """Every callback recorded for a call, in log order, with verdicts and verbatim params."""
-    view, row = find_call(request, call_uuid, min_position)
-    masked = request.app.state.settings.mask_numbers
+    view = view_at(views.timeline, call_log, settings, min_position)
+    row = find_call(view, call_uuid)
+    masked = settings.mask_numbers
     entries = []
-    for entry in timeline_entries(request.app.state.call_log, row):
+    for entry in timeline_entries(call_log, row):
         out = msgspec.convert(entry, EntryOut, from_attributes=True)
         if masked:
             out.params |= {k: mask(out.params[k], True) for k in ("From", "To") if k in out.params}
@@ -214,104 +132,14 @@ def get_timeline(
     return TimelineResponse(call=call_out(row, masked), entries=entries, position=position(view))
 
 
-def hour_bounds(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
-    """Bucket bounds: from the hour holding ``since`` to the end of the hour holding ``until``."""
-    start, end = utc(since), utc(until)
-    floor = start.replace(minute=0, second=0, microsecond=0) if start else None
-    ceiling = None
-    if end is not None:
-        ceiling = end.replace(minute=0, second=0, microsecond=0)
-        if ceiling != end:
-            ceiling += timedelta(hours=1)
-    return (
-        floor.isoformat() if floor else None,
-        ceiling.isoformat() if ceiling else None,
-    )
-
-
-@get("/metrics/hangup-causes", sync_to_thread=True, responses=ERRORS)
-def hangup_causes(
-    request: Request[Any, Any, Any],
-    since: FromQuery[datetime | None] = None,
-    until: FromQuery[datetime | None] = None,
-    direction: FromQuery[str | None] = None,
-    min_position: MinPosition = 0,
-) -> HangupCauses:
-    """Ended calls per hangup cause code and source, with their share of all calls."""
-    view = view_at(request, "metrics", min_position)
-    seen_at = position(view)
-    totals: dict[tuple[str, str], list[Any]] = {}
-    for row in metric_counters(view, "call", *hour_bounds(since, until), direction):
-        entry = totals.setdefault(
-            (row["cause_code"], row["cause_source"]), [row["cause_name"], 0, 0]
-        )
-        entry[1] += row["calls"]
-        entry[2] += row["answered"]
-    total = sum(entry[1] for entry in totals.values())
-    rows = [
-        CauseRow(code, name, source, lookup(code).category.value, calls, answered, calls / total)
-        for (code, source), (name, calls, answered) in sorted(totals.items())
-        if calls
-    ]
-    return HangupCauses(rows=rows, total=total, position=seen_at)
-
-
-def kpi_out(bucket: str, result: Kpis) -> KpiOut:
-    """A ``Kpis`` value as the API shows it."""
-    return KpiOut(
-        bucket,
-        result.attempts,
-        result.answered,
-        result.asr,
-        result.ner,
-        result.acd,
-        result.pdd_p50,
-        result.pdd_p95,
-    )
-
-
-@get("/metrics/kpis", sync_to_thread=True, responses=ERRORS)
-def kpi_report(
-    request: Request[Any, Any, Any],
-    since: FromQuery[datetime | None] = None,
-    until: FromQuery[datetime | None] = None,
-    direction: FromQuery[str | None] = None,
-    bucket: FromQuery[Literal["hour", "day"]] = "hour",
-    min_count: Annotated[int, QueryParameter(ge=1)] = 1,
-    min_position: MinPosition = 0,
-) -> KpiReport:
-    """ASR, NER, ACD and PDD per hour or day, and over the whole range."""
-    view = view_at(request, "metrics", min_position)
-    seen_at = position(view)
-    width = 13 if bucket == "hour" else 10
-    grouped: dict[str, list[CounterRow]] = {}
-    every: list[CounterRow] = []
-    for row in metric_counters(view, "call", *hour_bounds(since, until), direction):
-        pdd = tuple(row[f"pdd_{i}"] for i in range(len(PDD_BOUNDS)))
-        counter = CounterRow(
-            row["status"],
-            row["cause_code"],
-            row["calls"],
-            row["answered"],
-            row["talk_seconds"],
-            pdd,
-        )
-        grouped.setdefault(row["bucket"][:width], []).append(counter)
-        every.append(counter)
-    buckets = [kpi_out(key, kpis(rows, min_count)) for key, rows in sorted(grouped.items())]
-    return KpiReport(
-        buckets=buckets, total=kpi_out("total", kpis(every, min_count)), position=seen_at
-    )
-
-
 @get("/events", sync_to_thread=True, responses=ERRORS)
 def events(
-    request: Request[Any, Any, Any],
+    call_log: CallLogDep,
     after: Annotated[int, QueryParameter(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1000,
 ) -> EventPage:
     """The raw event log after position ``after``, for consumers that replay it themselves."""
-    recorder = request.app.state.call_log.recorder
+    recorder = call_log.recorder
     page = recorder.select_notifications(start=after + 1, limit=limit)
     items = [
         EventOut(n.id, str(n.originator_id), n.originator_version, n.topic, _state.decode(n.state))
@@ -319,11 +147,3 @@ def events(
     ]
     head = int(recorder.max_notification_id() or 0)
     return EventPage(items=items, next_after=items[-1].position if items else after, position=head)
-
-
-read_api = Router(
-    path="/v1",
-    route_handlers=[list_calls, get_call, get_timeline, hangup_causes, kpi_report, events],
-    guards=[require_api_key],
-    tags=["read API"],
-)

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from litestar import Response, route
+from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import SkipValidation
 
 from api.errors import AnyRequest, ApiError
 from api.forms import FormError, flatten, parse_form, require_call_uuid
@@ -23,7 +25,7 @@ from api.responses import XML, Replies
 from api.signature import SignatureVerifier
 from domain.callbacks import Callback, CallbackKind
 from service.settings import Settings
-from service.writer import DirectWriter, GroupCommitWriter
+from store.writer import Writer
 
 log = logging.getLogger("calltrail.webhooks")
 
@@ -44,7 +46,7 @@ class Webhooks:
 
     settings: Settings
     verifier: SignatureVerifier | None  # None only with CALLTRAIL_INSECURE_SKIP_SIGNATURE=1
-    writer: GroupCommitWriter | DirectWriter
+    writer: Writer
     replies: Replies
 
     def reply_for(self, kind: CallbackKind) -> bytes:
@@ -71,6 +73,9 @@ class Webhooks:
         path = raw_path.partition(b"?")[0].decode("latin-1")
         query = request.scope.get("query_string", b"").decode("latin-1")
         return base + path + (f"?{query}" if query else "")
+
+
+WebhooksDep = NamedDependency[SkipValidation[Webhooks]]
 
 
 async def read_fields(request: AnyRequest) -> dict[str, list[str]]:
@@ -120,11 +125,11 @@ def verify(hooks: Webhooks, request: AnyRequest, fields: dict[str, list[str]]) -
 
 def handler_for(
     kind: CallbackKind,
-) -> Callable[[AnyRequest], Awaitable[Response[bytes]]]:
+) -> Callable[[AnyRequest, Webhooks], Awaitable[Response[bytes]]]:
     """The request handler recording callbacks of ``kind``."""
 
-    async def receive(request: AnyRequest) -> Response[bytes]:
-        hooks: Webhooks = request.app.state.webhooks
+    async def receive(request: AnyRequest, webhooks: WebhooksDep) -> Response[bytes]:
+        hooks = webhooks
         try:
             fields = await read_fields(request)
             verify(hooks, request, fields)

@@ -17,8 +17,7 @@ import psycopg
 
 from domain.callbacks import Callback
 from domain.status import CallStatus
-from service.application import CallLog
-from service.bootstrap import open_call_log
+from store.application import CallLog, open_call_log
 from tests.factories import CallSpec, inbound, outbound
 
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"

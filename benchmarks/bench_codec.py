@@ -20,8 +20,8 @@ from eventsourcing.persistence import Mapper, StoredEvent
 
 from benchmarks.workloads import SHAPES
 from domain.call import Call
-from service.application import CallLog
-from service.codec import MsgspecMapper
+from store.application import CallLog
+from store.codec import MsgspecMapper
 
 
 def events(target: int) -> list[Any]:
@@ -64,7 +64,7 @@ def main() -> None:
     """Encode with both mappers, check the round trips, then time decoding in one run."""
     target = int(os.environ.get("BENCH_CODEC_EVENTS", "200000"))
     rounds = int(os.environ.get("BENCH_CODEC_ROUNDS", "3"))
-    default, fast = mapper(""), mapper("service.codec:MsgspecMapper")
+    default, fast = mapper(""), mapper("store.codec:MsgspecMapper")
     assert isinstance(fast, MsgspecMapper)
     assert type(default) is Mapper
     originals = events(target)

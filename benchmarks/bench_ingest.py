@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from litestar import Litestar, Request, Response, post
 
 from api.forms import parse_form
-from service.bootstrap import open_call_log
+from store.application import open_call_log
 from tests.api.payloads import ANSWERED_OUTBOUND_HANGUP
 from tests.e2e.server import READY, free_port, running_server
 from tests.plivo_client import TOKEN, sdk_signature

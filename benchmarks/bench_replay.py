@@ -33,7 +33,7 @@ import msgspec
 
 from benchmarks.workloads import traffic
 from domain.callbacks import Callback
-from service.bootstrap import open_call_log
+from store.application import open_call_log
 
 
 def generate(url: str, target_events: int) -> int:
@@ -93,7 +93,7 @@ def rebuild(url: str) -> Rebuilt:
     before, ticks = resource.getrusage(resource.RUSAGE_CHILDREN), _cpu_ticks()
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "service.cli", "rebuild", "all"],
+        [sys.executable, "-m", "entrypoints.cli", "rebuild", "all"],
         env=env,
         check=True,
         stderr=subprocess.DEVNULL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -20,6 +20,24 @@ from domain.hangup import AUTHORITY, HangupReport, Parties, better_parties, hang
 from domain.ids import call_id
 from domain.legs import DialOutcome, Leg, dial_outcome, merge_action, merge_callback
 from domain.status import TERMINAL, CallStatus, Verdict, classify, parse_status
+
+
+class CallbackFacts(Protocol):
+    """What ``Call.evolve`` reads of a recorded callback: a ``Call.CallbackEvent``, or the
+    same fields decoded by a replay without building the event."""
+
+    @property
+    def timestamp(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def params(self) -> Mapping[str, str]: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def status(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +130,18 @@ class Call(Aggregate):
         """Start the history of a call first seen ``at``."""
         return cls._create(cls.Registered, call_uuid=call_uuid, timestamp=at)
 
+    @classmethod
+    def restored(cls, call_id: UUID, version: int, created_on: datetime, call_uuid: str) -> Call:
+        """The call a stored ``Registered`` event makes, from that event's fields.
+
+        What eventsourcing's ``Registered.mutate`` does, for a replay that reads the
+        fields itself instead of building an event object for every call of the log.
+        """
+        call = cls.__new__(cls)
+        call.__base_init__(call_id, version, created_on)
+        Call.__init__(call, call_uuid)
+        return call
+
     def receive(self, callback: Callback) -> Verdict:
         """Decide what ``callback`` does to this call, record it, and return the verdict.
 
@@ -134,7 +164,7 @@ class Call(Aggregate):
         )
         return verdict
 
-    def evolve(self, event: Call.CallbackEvent) -> None:
+    def evolve(self, event: CallbackFacts) -> None:
         """Assign the state an event implies. Called by every event, live and on replay.
 
         Written for speed (a replay runs it for every callback ever stored): the kind

@@ -13,10 +13,13 @@ from typing import Any
 from eventsourcing.postgres import PostgresTrackingRecorder
 from psycopg.sql import SQL
 
-from projections.views import Cursor, MetricsSql, SqlView, TimelineSql
+from projections.building import BuildableView
+from projections.metrics_sql import MetricsSql
+from projections.sql import Cursor
+from projections.timeline_sql import TimelineSql
 
 
-class _PostgresView(PostgresTrackingRecorder, SqlView):
+class _PostgresView(PostgresTrackingRecorder, BuildableView):
     """An eventsourcing PostgreSQL tracking recorder that also holds a view's tables."""
 
     placeholder = "%s"
@@ -44,6 +47,11 @@ class _PostgresView(PostgresTrackingRecorder, SqlView):
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
             yield cursor
+
+    def close(self) -> None:
+        """Close the view's connections (a sibling shares the live view's)."""
+        if not self.is_sibling:
+            self.datastore.close()
 
     def tracking_table(self) -> str:
         """The schema-qualified tracking table."""

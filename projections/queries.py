@@ -13,8 +13,8 @@ from eventsourcing.persistence import StoredEvent
 from domain.call import Call
 from domain.ids import call_id
 from projections.log import call_events
+from projections.sql import SqlView
 from projections.timeline import Entry, entry_of
-from projections.views import SqlView
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,11 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.utils import get_topic, resolve_topic
 
+from projections.building import NEXT, BuildableView
 from projections.log import Part, read_log
+from projections.metrics_sql import MetricsSql
 from projections.replay import Replay
-from projections.views import NEXT, Batch, MetricsSql, SqlView
+from projections.sql import Batch
 
 Progress = Callable[[int], object]
 MAX_PENDING = 3  # pages a due write may wait while another writer has the store
@@ -38,7 +40,7 @@ READ_PAGE = 20_000  # events read from the log at a time
 
 def rebuild_views(
     app: Application[UUID],
-    views: Sequence[SqlView],
+    views: Sequence[BuildableView],
     *,
     batch_size: int = 100_000,
     progress: Progress | None = None,
@@ -69,7 +71,7 @@ def rebuild_views(
 
 def build(
     app: Application[UUID],
-    building: Sequence[SqlView],
+    building: Sequence[BuildableView],
     after: int,
     until: int | None,
     batch_size: int,
@@ -80,53 +82,65 @@ def build(
     """Replay the log after ``after`` (up to ``until``, or its end) into ``building``; only
     the calls of ``part`` if given. Return the last position read.
 
-    The writes stay on this thread: on a writer thread of their own (tried), the GIL
-    passed back and forth at every row the drivers read or wrote, costing a third more
-    CPU than the overlap saved.
+    The writes stay on this thread: on a thread of their own, the GIL would pass back and
+    forth at every row the drivers read or write.
     """
     replay = Replay(
         app,
         keep_before=any(isinstance(view, MetricsSql) for view in building),
         maxsize=cache_size,
     )
+    writer = _StagedWrites(building, batch_size)
     position = after
-    # Rows are written every ``batch_size`` events, read in pages of at most READ_PAGE:
-    # each commit rewrites every page its rows touched, and the calls' keys are random,
-    # so small commits rewrote most of a table's index each time (a commit per 100,000
-    # events took a fifth to a seventh as long per row as one per 20,000, measured).
-    page_size = min(batch_size, READ_PAGE)
-    pages_per_write = max(1, batch_size // page_size)
-    # Each view's rows not written yet (its store busy with another writer, or not time
-    # yet), made when their calls were handed over: the calls change as the replay goes on.
-    pending: list[list[Any]] = [[] for _ in building]
-    held = 0  # pages folded since the last write
-
-    def write(last: bool) -> bool:
-        written = True
-        for view, waiting in zip(building, pending, strict=True):
-            wait = last or held >= pages_per_write + MAX_PENDING - 1
-            if waiting and view.write_pending(waiting, wait=wait):
-                waiting.clear()
-            written = written and not waiting
-        return written
-
-    def take(batch: Batch) -> None:
-        if batch.calls:
-            for view, waiting in zip(building, pending, strict=True):
-                waiting.append(view.prepare_bulk(batch))
-
     with _fewer_collections():
-        for page in read_log(app, after, page_size, until, part):
-            take(replay.batch(page))
-            held += 1
-            if held >= pages_per_write and write(last=False):
-                held = 0
+        for page in read_log(app, after, writer.page_size, until, part):
+            writer.stage(replay.batch(page))
+            writer.page_done()
             position = page[-1][0]
             if progress is not None:
                 progress(len(page))
-        take(replay.rest())
-        write(last=True)
+        writer.stage(replay.rest())
+        writer.flush(last=True)
     return position
+
+
+class _StagedWrites:
+    """Each view's staged batches, written every ``batch_size`` events.
+
+    Rows are written in large commits: each commit rewrites every page its rows touched,
+    and the calls' keys are random, so small commits would rewrite most of a table's index
+    each time. A due write may wait up to ``MAX_PENDING`` pages while another rebuild
+    worker holds the store (SQLite has one write lock per file).
+    """
+
+    def __init__(self, views: Sequence[BuildableView], batch_size: int) -> None:
+        self.views = views
+        self.page_size = min(batch_size, READ_PAGE)
+        self.pages_per_write = max(1, batch_size // self.page_size)
+        self.staged: list[list[Any]] = [[] for _ in views]
+        self.held = 0  # pages folded since the last write
+
+    def stage(self, batch: Batch) -> None:
+        """Take the batch's values now: the calls change as the replay goes on."""
+        if batch.calls:
+            for view, staged in zip(self.views, self.staged, strict=True):
+                staged.append(view.stage(batch))
+
+    def page_done(self) -> None:
+        """Count a folded page; write when a write is due."""
+        self.held += 1
+        if self.held >= self.pages_per_write and self.flush(last=False):
+            self.held = 0
+
+    def flush(self, *, last: bool) -> bool:
+        """Write what each view has staged; return whether everything was written."""
+        written = True
+        wait = last or self.held >= self.pages_per_write + MAX_PENDING - 1
+        for view, staged in zip(self.views, self.staged, strict=True):
+            if staged and view.write_staged(staged, wait=wait):
+                staged.clear()
+            written = written and not staged
+        return written
 
 
 @contextlib.contextmanager
@@ -144,7 +158,7 @@ def _fewer_collections() -> Iterator[None]:
 
 def _build_in_processes(
     app: Application[UUID],
-    views: Sequence[SqlView],
+    views: Sequence[BuildableView],
     end: int,
     workers: int,
     batch_size: int,
@@ -155,7 +169,7 @@ def _build_in_processes(
     context = multiprocessing.get_context("spawn")  # no copied connections or pool threads
     reports: Any = context.Queue()
     spec = (get_topic(type(app)), dict(app.env))
-    opened = [view.opened_as for view in views]  # type: ignore[attr-defined]
+    opened = [_reopener(view) for view in views]
     processes = [
         context.Process(
             target=_worker,
@@ -190,9 +204,15 @@ def _build_in_processes(
             process.join()
 
 
+def _reopener(view: BuildableView) -> Callable[[], BuildableView]:
+    if view.reopen is None:
+        raise ValueError("rebuild workers need views opened by projections.views.open_view")
+    return view.reopen
+
+
 def _worker(
     spec: tuple[str, dict[str, str]],
-    opened: list[Callable[[], SqlView]],
+    opened: list[Callable[[], BuildableView]],
     end: int,
     part: Part,
     batch_size: int,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +28,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 from domain.call import Call
 from domain.status import TERMINAL
 from projections.log import Row
-from projections.views import Batch
+from projections.sql import Batch
 
 
 class CallbackState(msgspec.Struct):
@@ -64,9 +65,13 @@ def call_key(originator_id: Any) -> str:
     return str(originator_id)
 
 
-# How a topic's states are read: a callback or a registration decoded here (fast), a
-# registration through the mapper, anything else through the mapper and ``mutate``.
-_OTHER, _CALLBACK, _REGISTERED, _REGISTERED_FAST = 0, 1, 2, 3
+class Reading(Enum):
+    """How a topic's stored states are read."""
+
+    CALLBACK = "a callback event, decoded here"
+    REGISTRATION = "a registration, decoded here"
+    MAPPED_REGISTRATION = "a registration, through the mapper"
+    MAPPED = "anything else, through the mapper and the event's mutate"
 
 
 class _Folded:
@@ -88,9 +93,10 @@ class _Folded:
 class Replay:
     """Folds pages of the log into batches of calls for the views being rebuilt.
 
-    At most ``maxsize`` calls are kept, oldest first out (flat memory); a call that
-    leaves the cache is handed over first, and if met again it is reloaded from the
-    store at the version it needs.
+    Its cache of calls (``calls``) earns its place: a call's callbacks are spread over
+    minutes of the log, and each one needs the call as folded so far. At most ``maxsize``
+    calls are kept, oldest first out (flat memory); a call that leaves the cache is handed
+    over first, and if met again it is reloaded from the store at the version it needs.
     """
 
     def __init__(self, app: Application[UUID], *, keep_before: bool, maxsize: int = 10_000):
@@ -102,26 +108,27 @@ class Replay:
         self.calls: OrderedDict[Any, _Folded] = OrderedDict()
         self.unwritten: dict[Any, _Folded] = {}  # folded since last handed over
         self.ended: dict[Any, _Folded] = {}  # unwritten calls that have ended
-        self._topics: dict[str, int] = {}  # how each topic's states are read
+        self._readings: dict[str, Reading] = {}  # how each topic's states are read
         self._mapper_only = app.mapper.cipher is not None or app.mapper.compressor is not None
         self.reloads = 0
 
-    def _topic(self, topic: str) -> int:
-        known = self._topics.get(topic)
-        if known is None:
-            cls = resolve_topic(topic)
-            fast = (
-                not self._mapper_only
-                and isinstance(cls, type)
-                and getattr(cls, "class_version", 1) == 1
-            )
-            known = _OTHER
-            if isinstance(cls, type) and issubclass(cls, Call.Registered):
-                known = _REGISTERED_FAST if fast and cls is Call.Registered else _REGISTERED
-            elif fast and issubclass(cls, Call.CallbackEvent):
-                known = _CALLBACK
-            self._topics[topic] = known
-        return known
+    def _reading(self, topic: str) -> Reading:
+        reading = self._readings.get(topic)
+        if reading is None:
+            reading = self._readings[topic] = self._reading_of(resolve_topic(topic))
+        return reading
+
+    def _reading_of(self, cls: object) -> Reading:
+        if not isinstance(cls, type):
+            return Reading.MAPPED
+        # Only states of the classes' current version are decoded here; older ones need
+        # the mapper's upcasting.
+        fast = not self._mapper_only and getattr(cls, "class_version", 1) == 1
+        if issubclass(cls, Call.Registered):
+            return Reading.REGISTRATION if fast and cls is Call.Registered else _MAPPED_REG
+        if fast and issubclass(cls, Call.CallbackEvent):
+            return Reading.CALLBACK
+        return Reading.MAPPED
 
     def _load(self, key: str, version: int) -> Call:
         self.reloads += 1
@@ -129,32 +136,27 @@ class Replay:
         assert isinstance(call, Call)
         return call
 
-    def _event(self, row: Row) -> Any:
+    def _event(self, raw_id: Any, version: int, topic: str, stored: bytes) -> Any:
         """The stored event as the application's mapper reads it."""
-        stored = StoredEvent(row[1], row[2], row[3], row[4])
-        return self.app.mapper.to_domain_event(stored)
+        return self.app.mapper.to_domain_event(StoredEvent(raw_id, version, topic, stored))
 
-    def _registered(self, row: Row, fast: bool) -> Call:
+    def _registered(self, raw_id: Any, version: int, topic: str, stored: bytes) -> Call:
         """A new call from its ``Registered`` state, as ``Event.mutate`` would make it."""
         state = None
-        if fast:
+        if self._readings[topic] is Reading.REGISTRATION:
             try:
-                state = _decode_registered(row[4])
+                state = _decode_registered(stored)
             except msgspec.ValidationError:
                 state = None
         if state is None or state.class_version != 1 or state.originator_topic != _CALL_TOPIC:
-            created = self._event(row).mutate(None)
+            created = self._event(raw_id, version, topic, stored).mutate(None)
             assert isinstance(created, Call)
             return created
-        raw = row[1]
-        call = object.__new__(Call)
         # ``UUID(int=…)`` skips the parsing ``UUID(hex)`` does: SQLite's ids are plain hex.
-        call_id = raw if isinstance(raw, UUID) else UUID(int=int(raw, 16))
-        call.__base_init__(call_id, row[2], state.timestamp)
-        Call.__init__(call, state.call_uuid)
-        return call
+        call_id = raw_id if isinstance(raw_id, UUID) else UUID(int=int(raw_id, 16))
+        return Call.restored(call_id, version, state.timestamp, state.call_uuid)
 
-    def _written(self, raw_id: Any, version: int, position: int) -> _Folded:
+    def _resume(self, raw_id: Any, version: int, position: int) -> _Folded:
         """A call the views hold as it stood at ``version``, ready to take its next event:
         from the cache, or reloaded from the store."""
         folded = self.calls.get(raw_id)
@@ -170,52 +172,35 @@ class Replay:
     def batch(self, page: list[Row]) -> Batch:
         """Fold a page; return the calls to write now: those that have ended, and those
         that left the cache."""
-        unwritten, ended, topics, decode = (
-            self.unwritten,
-            self.ended,
-            self._topics,
-            _decode_callback,
-        )
-        for row in page:
-            position, raw_id, version, topic, stored = row
-            kind = topics.get(topic) or self._topic(topic)
-            if kind >= _REGISTERED:
-                created = self._registered(row, kind == _REGISTERED_FAST)
+        unwritten, ended, readings = self.unwritten, self.ended, self._readings
+        for position, raw_id, version, topic, stored in page:
+            reading = readings.get(topic) or self._reading(topic)
+            if reading is _REGISTRATION or reading is _MAPPED_REG:
+                created = self._registered(raw_id, version, topic, stored)
                 self.calls[raw_id] = unwritten[raw_id] = _Folded(
                     created, call_key(raw_id), position
                 )
                 continue
-            known = unwritten.get(raw_id)
-            if known is not None and known.version == version - 1:
-                folded = known
-            else:
-                folded = unwritten[raw_id] = self._written(raw_id, version - 1, position)
+            folded = unwritten.get(raw_id)
+            if folded is None or folded.version != version - 1:
+                folded = unwritten[raw_id] = self._resume(raw_id, version - 1, position)
             folded.last = position
             folded.version = version
             call = folded.call
-            state = None
-            if kind == _CALLBACK:
-                try:
-                    state = decode(stored)
-                except msgspec.ValidationError:  # a state the default transcoder wrote
-                    state = None
-            if state is not None and state.class_version == 1:
-                # The domain's own fold; what ``Event.mutate`` adds is checks the log's
-                # order already guarantees, and the version.
-                call.evolve(state)  # type: ignore[arg-type]  # an event's fields
-                call.version = version
-            else:
-                self._fold_event(call, row)
+            if reading is not _CALLBACK or not _fold_decoded(call, version, stored):
+                self._fold_mapped(call, raw_id, version, topic, stored)
             if call.status in TERMINAL:
                 ended[raw_id] = folded
         return self._hand_over(final=False)
 
-    def _fold_event(self, call: Call, row: Row) -> None:
+    def _fold_mapped(
+        self, call: Call, raw_id: Any, version: int, topic: str, stored: bytes
+    ) -> None:
         """Fold a stored event the fast path does not read, through the mapper."""
-        event = self._event(row)
+        event = self._event(raw_id, version, topic, stored)
         if isinstance(event, Call.CallbackEvent):
             call.evolve(event)
-            call.version = row[2]
+            call.version = version
         else:
             event.mutate(call)
 
@@ -235,6 +220,27 @@ class Replay:
                 _add(batch, folded)
         ended.clear()
         return batch
+
+
+# Module constants: an enum class's attribute costs a lookup and a call per event.
+_CALLBACK, _REGISTRATION = Reading.CALLBACK, Reading.REGISTRATION
+_MAPPED_REG = Reading.MAPPED_REGISTRATION
+
+
+def _fold_decoded(call: Call, version: int, stored: bytes) -> bool:
+    """Fold a callback event decoded here with the domain's own ``Call.evolve``; False if
+    the state is not one this decoder reads (the default transcoder wrote it)."""
+    try:
+        state = _decode_callback(stored)
+    except msgspec.ValidationError:
+        return False
+    if state.class_version != 1:
+        return False
+    # What ``Event.mutate`` adds to ``evolve`` is checks that the log's order already
+    # guarantees, and the version.
+    call.evolve(state)
+    call.version = version
+    return True
 
 
 def _add(batch: Batch, folded: _Folded) -> None:

@@ -11,55 +11,37 @@ woken early by local commits.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import InfrastructureFactory, Tracking
-from eventsourcing.utils import Environment, resolve_topic
+from eventsourcing.persistence import Tracking
 
 from domain.call import Call
+from projections.building import BuildableView
 from projections.log import on_postgres
-from projections.views import Batch, MetricsSql, SqlView, StalePositionError
+from projections.sql import Batch, StalePositionError
 
 log = logging.getLogger("calltrail.projections")
 
-VIEW_NAMES = ("timeline", "metrics")
-# By topic: only the store in use is imported (psycopg alone takes a fifth of a second,
-# paid again by every rebuild worker).
-_VIEW_CLASSES: Mapping[tuple[str, str], str] = {
-    ("eventsourcing.sqlite", "timeline"): "projections.sqlite:SQLiteTimelineView",
-    ("eventsourcing.sqlite", "metrics"): "projections.sqlite:SQLiteMetricsView",
-    ("eventsourcing.postgres", "timeline"): "projections.postgres:PostgresTimelineView",
-    ("eventsourcing.postgres", "metrics"): "projections.postgres:PostgresMetricsView",
-}
-
-
-def open_view(name: str, env: Mapping[str, str], account_tz: Any = None) -> Any:
-    """The view ``name`` ("timeline" or "metrics") on the store ``env`` describes."""
-    factory = InfrastructureFactory.construct(Environment(name, dict(env)))
-    view = factory.tracking_recorder(resolve_topic(_VIEW_CLASSES[env["PERSISTENCE_MODULE"], name]))
-    if isinstance(view, MetricsSql):
-        view.account_tz = account_tz
-    # How to open it again in another process (a rebuild's workers).
-    view.opened_as = functools.partial(open_view, name, dict(env), account_tz)  # type: ignore[attr-defined]
-    return view
-
 
 class CallStates:
-    """Calls folded from the log, most recently used kept; a miss is reloaded from the store."""
+    """Calls folded from the log, most recently used kept; a miss is reloaded from the store.
+
+    It earns its place: the runner needs each call's whole state to write its rows, and
+    without it every event would reload its call's history from the store.
+    """
 
     def __init__(self, load: Callable[[UUID, int], Call], maxsize: int = 10_000) -> None:
         self.load = load
         self.maxsize = maxsize
         self._calls: OrderedDict[UUID, Call] = OrderedDict()
 
-    def advance(self, event: Any) -> Call:
+    def fold(self, event: Any) -> Call:
         """The call as it stands after ``event``."""
         key = event.originator_id
         if isinstance(event, Call.Registered):
@@ -84,7 +66,7 @@ class ViewRunner:
     """Brings ``views`` up to date with ``app``'s event log, batch by batch."""
 
     def __init__(
-        self, app: Application[UUID], views: Sequence[SqlView], batch_size: int = 2000
+        self, app: Application[UUID], views: Sequence[BuildableView], batch_size: int = 2000
     ) -> None:
         self.app = app
         self.views = list(views)
@@ -131,7 +113,7 @@ class ViewRunner:
         batches = [Batch() for _ in self.views]
         for notification in page:
             event: Any = self.app.mapper.to_domain_event(notification)
-            call = self.states.advance(event)
+            call = self.states.fold(event)
             key = str(notification.originator_id)
             for batch, position in zip(batches, positions, strict=True):
                 if notification.id > position:
@@ -139,7 +121,7 @@ class ViewRunner:
         tracking = Tracking(self.app.name, page[-1].id)
         for view, batch, position in zip(self.views, batches, positions, strict=True):
             if page[-1].id > position:
-                view.write(batch, tracking, position)
+                view.apply(batch, tracking, position)
         return len(page)
 
     def catch_up(self, progress: Callable[[int], object] | None = None) -> int:

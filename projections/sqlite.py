@@ -16,7 +16,10 @@ from typing import Any
 
 from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
 
-from projections.views import NEXT, OLD, Cursor, MetricsSql, SqlView, TimelineSql
+from projections.building import NEXT, OLD, BuildableView
+from projections.metrics_sql import MetricsSql
+from projections.sql import Cursor
+from projections.timeline_sql import TimelineSql
 
 _BULK_PRAGMAS = (
     # WAL with synchronous=NORMAL syncs at checkpoints, not at each commit, and is never
@@ -34,7 +37,7 @@ _BULK_PRAGMAS = (
 _BUSY_TIMEOUT_MS = 30_000
 
 
-class _SQLiteView(SQLiteTrackingRecorder, SqlView):
+class _SQLiteView(SQLiteTrackingRecorder, BuildableView):
     """An eventsourcing SQLite tracking recorder that also holds a view's tables."""
 
     bigint_key = "INTEGER PRIMARY KEY"  # the rowid itself: no second b-tree for positions
@@ -93,8 +96,8 @@ class _SQLiteView(SQLiteTrackingRecorder, SqlView):
             raise
         connection.commit()
 
-    def write_pending(self, pending: Sequence[Any], *, wait: bool) -> bool:
-        """As ``SqlView.write_pending``. Rebuild workers share the file's one write lock: one
+    def write_staged(self, staged: Sequence[Any], *, wait: bool) -> bool:
+        """As ``SqlView.write_staged``. Rebuild workers share the file's one write lock: one
         that finds it taken folds its next batch instead of sleeping in the busy handler."""
         connection = self._bulk_connection()
         if wait:
@@ -111,8 +114,8 @@ class _SQLiteView(SQLiteTrackingRecorder, SqlView):
                 connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
         cursor = connection.cursor()
         try:
-            for prepared in pending:
-                self.write_prepared(cursor, prepared)
+            for values in staged:
+                self._write_stage(cursor, values)
         except BaseException:
             connection.rollback()
             raise
@@ -175,7 +178,8 @@ class _SQLiteView(SQLiteTrackingRecorder, SqlView):
         if self._bulk is not None:
             self._bulk.close()
             self._bulk = None
-        super().close()
+        if not self.is_sibling:
+            self.datastore.close()
 
 
 class SQLiteTimelineView(_SQLiteView, TimelineSql):

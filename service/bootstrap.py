@@ -1,57 +1,26 @@
-"""The composition root: builds calltrail's parts from settings, in one place."""
+"""The composition root: every part a calltrail process runs is built here, from settings.
+
+``bootstrap`` takes each part as a parameter with a default, so a test (or another entry
+point) can assemble the service with parts of its own. The HTTP app (``api/app.py``) and
+the commands (``entrypoints/``) start from what it returns.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
-from projections.runner import VIEW_NAMES, ViewRunner, open_view
-from service.application import CallLog
-from service.persistence import Database, parse_database_url
+from projections.building import BuildableView
+from projections.runner import ViewRunner, following
+from projections.views import VIEW_NAMES, ViewName, Views, open_view
 from service.settings import Settings, SettingsError
+from store.application import CallLog, open_call_log
+from store.schema import schema_lock
+from store.writer import BatchStats, DirectWriter, GroupCommitWriter, Writer
 
 log = logging.getLogger("calltrail")
-
-
-# Any constant shared by every calltrail process: it names the lock, nothing else.
-_SCHEMA_LOCK = 0x6361_6C6C
-
-
-@contextlib.contextmanager
-def schema_lock(database: Database) -> Iterator[None]:
-    """Hold a PostgreSQL advisory lock while tables are created (nothing on SQLite).
-
-    Opening a recorder creates its tables if missing. Several processes doing so at
-    once on a fresh database (workers, hosts, the projection process) make PostgreSQL
-    fail one of them with "tuple concurrently updated"; the lock takes them in turn.
-    """
-    if database.kind != "postgres":
-        yield
-        return
-    import psycopg  # noqa: PLC0415  # only here: SQLite deployments never load it
-
-    env = database.eventsourcing_env("events")
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
-        autocommit=True,
-    ) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
-        yield  # the lock ends with the session
-
-
-def open_call_log(database: Database | str) -> CallLog:
-    """The call log on ``database`` (a parsed ``Database`` or a database URL)."""
-    if isinstance(database, str):
-        database = parse_database_url(database)
-    with schema_lock(database):
-        return CallLog(env=database.eventsourcing_env("events"))
 
 
 def check_security(settings: Settings) -> None:
@@ -69,7 +38,7 @@ def check_security(settings: Settings) -> None:
         )
 
 
-def open_views(settings: Settings, names: tuple[str, ...] = VIEW_NAMES) -> list[Any]:
+def open_views(settings: Settings, names: tuple[ViewName, ...] = VIEW_NAMES) -> list[BuildableView]:
     """The read-model views ``names`` on the settings' store."""
     database = settings.database
     with schema_lock(database):
@@ -79,6 +48,74 @@ def open_views(settings: Settings, names: tuple[str, ...] = VIEW_NAMES) -> list[
         ]
 
 
-def projection_runner(settings: Settings, names: tuple[str, ...] = VIEW_NAMES) -> ViewRunner:
+def projection_runner(settings: Settings, names: tuple[ViewName, ...] = VIEW_NAMES) -> ViewRunner:
     """A runner keeping ``names`` up to date, reading the log through its own application."""
     return ViewRunner(open_call_log(settings.database), open_views(settings, names))
+
+
+def make_writer(settings: Settings, call_log: CallLog) -> Writer:
+    """The writer the settings ask for: group commit, or one transaction per callback."""
+    if not settings.group_commit:
+        return DirectWriter(call_log)
+    return GroupCommitWriter(call_log, settings.batch_max, settings.batch_wait_ms / 1000)
+
+
+@dataclass
+class Services:
+    """The parts of a running service: the log and its writer, the views, and (when this
+    process keeps the views up to date) the projection runner."""
+
+    settings: Settings
+    call_log: CallLog
+    writer: Writer
+    views: Views
+    runner: ViewRunner | None
+    # Told of every committed batch (metrics); the runner is woken as well.
+    on_batch: list[Callable[[BatchStats], None]] = field(default_factory=list)
+
+    def batch_committed(self, stats: BatchStats) -> None:
+        """A batch was committed: tell the listeners, wake the runner."""
+        for listener in self.on_batch:
+            listener(stats)
+        if self.runner is not None:
+            self.runner.wake.set()
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Services]:
+        """Run the writer and the runner during the block, then stop them and close all."""
+        self.writer.start()
+        try:
+            with following(self.runner) if self.runner is not None else contextlib.nullcontext():
+                yield self
+        finally:
+            self.writer.stop()
+            self.call_log.close()
+            self.views.close()
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    call_log: CallLog | None = None,
+    writer: Writer | None = None,
+    views: Views | None = None,
+    runner: ViewRunner | None = None,
+    project: bool | None = None,
+) -> Services:
+    """Build the service's parts; each one given is used instead of the default.
+
+    ``project`` (default: ``CALLTRAIL_PROJECTIONS=embedded``) says whether this process
+    keeps the views up to date; the runner is built for it unless one is given.
+    """
+    settings = settings or Settings.from_env()
+    call_log = call_log or open_call_log(settings.database)
+    writer = writer or make_writer(settings, call_log)
+    views = views or Views.of(dict(zip(VIEW_NAMES, open_views(settings), strict=True)))
+    if project is None:
+        project = settings.embedded_projections
+    if project and runner is None:
+        runner = projection_runner(settings)
+    services = Services(settings, call_log, writer, views, runner if project else None)
+    if isinstance(writer, GroupCommitWriter):
+        writer.on_batch = services.batch_committed
+    return services

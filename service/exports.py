@@ -17,7 +17,7 @@ import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from projections.queries import CallFilter, timeline_calls
-from service.application import CallLog
+from store.application import CallLog
 
 PAGE = 5000
 _decode = msgspec.json.Decoder(dict[str, Any]).decode

@@ -13,7 +13,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from service.persistence import DEFAULT_DATABASE_URL, Database, DatabaseUrlError, parse_database_url
+from store.persistence import DEFAULT_DATABASE_URL, Database, DatabaseUrlError, parse_database_url
 
 T = TypeVar("T")
 

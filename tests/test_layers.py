@@ -1,6 +1,8 @@
-"""The design's import rules: api → service → domain, projections → domain, a pure domain.
+"""The design's import rules, one way down: entry points and the HTTP app on top, then the
+composition root (service), then the store and the views, then a pure domain.
 
 The simulator is a client: it knows the domain's vocabulary, never the server's insides.
+Nothing imports ``api`` (uvicorn loads it by name) or ``entrypoints``.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("domain", "service", "projections", "api", "simulator")
+PACKAGES = ("domain", "store", "projections", "service", "entrypoints", "api", "simulator")
 # What each package may import from the project (besides itself).
 ALLOWED = {
     "domain": set(),
+    "store": {"domain"},
     "projections": {"domain"},
-    "service": {"domain", "projections", "simulator"},
+    "service": {"domain", "store", "projections"},
+    "entrypoints": {"domain", "store", "projections", "service", "simulator"},
+    "api": {"domain", "store", "projections", "service"},
     "simulator": {"domain"},
-    "api": {"domain", "service", "projections"},
 }
 
 

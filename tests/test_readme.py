@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.docs import readme_block
+from entrypoints.docs import readme_block
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_readme_transition_table_is_the_generated_one() -> None:
-    assert readme_block() in README, "run `python -m service.docs` and paste it into README.md"
+    assert readme_block() in README, "run `python -m entrypoints.docs` and paste it into README.md"
 
 
 def test_the_readme_shows_the_two_commands() -> None:

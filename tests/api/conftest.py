@@ -9,8 +9,9 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from service.application import CallLog
+from service.bootstrap import Services, bootstrap
 from service.settings import Settings
+from store.application import CallLog
 from tests.plivo_client import MAIN_TOKEN, PUBLIC_URL, TOKEN, PlivoSender
 
 
@@ -31,9 +32,15 @@ def settings_for(database_url: str, **extra: str) -> Settings:
 
 
 @pytest.fixture
-def app(database_url: str) -> Litestar:
-    """The service on each store."""
-    return create_app(settings_for(database_url))
+def services(database_url: str) -> Services:
+    """The service's parts on each store, as the composition root builds them."""
+    return bootstrap(settings_for(database_url))
+
+
+@pytest.fixture
+def app(services: Services) -> Litestar:
+    """The service over those parts."""
+    return create_app(services=services)
 
 
 @pytest.fixture
@@ -50,10 +57,9 @@ def sender(client: TestClient[Litestar]) -> PlivoSender:
 
 
 @pytest.fixture
-def call_log(client: TestClient[Litestar]) -> CallLog:
+def call_log(client: TestClient[Litestar], services: Services) -> CallLog:
     """The service's own call log, to look at what was stored."""
-    log: CallLog = client.app.state.call_log
-    return log
+    return services.call_log
 
 
 def stored(call_log: CallLog) -> int:

@@ -7,6 +7,7 @@ from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from domain.status import CallStatus
+from service.bootstrap import Services
 from tests.factories import outbound
 from tests.plivo_client import PlivoSender
 
@@ -30,13 +31,13 @@ def test_health_and_readiness(client: TestClient[Litestar]) -> None:
 
 
 def test_business_metrics_come_from_the_metrics_view(
-    client: TestClient[Litestar], sender: PlivoSender
+    client: TestClient[Litestar], sender: PlivoSender, services: Services
 ) -> None:
     spec = outbound(CallStatus.BUSY)
     position = 0
     for callback in spec.callbacks:
         position = int(sender.deliver(callback).headers["x-calltrail-position"])
-    client.app.state.views["metrics"].wait("CallLog", position, timeout=5)
+    services.views.metrics.wait("CallLog", position, timeout=5)
     found = samples(client)
     labels = (("cause_code", "3010"), ("direction", "outbound"), ("status", "busy"))
     assert found["calltrail_calls_total", labels] == 1.0

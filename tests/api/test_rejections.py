@@ -11,8 +11,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
-from service.application import CallLog
 from service.settings import SettingsError
+from store.application import CallLog
 from tests.api.conftest import settings_for, stored
 from tests.factories import new_uuid
 from tests.plivo_client import TOKEN, PlivoSender

@@ -11,7 +11,9 @@ from litestar.testing import TestClient
 from api.app import create_app
 from domain.callbacks import CallbackKind
 from domain.status import CallStatus
-from service.application import CallLog
+from service.bootstrap import bootstrap
+from store.application import CallLog
+from store.writer import DirectWriter
 from tests.api.conftest import settings_for, stored
 from tests.api.payloads import (
     ANSWERED_OUTBOUND_HANGUP,
@@ -184,14 +186,14 @@ def test_kinds_cover_every_callback_kind() -> None:
 
 def test_without_group_commit_each_request_is_saved_on_its_own(database_url: str) -> None:
     """``CALLTRAIL_GROUP_COMMIT=off``: the plain path, the benchmarks' baseline."""
-    app = create_app(settings_for(database_url, GROUP_COMMIT="off", PROJECTIONS="off"))
-    with TestClient(app=app) as client:
+    services = bootstrap(settings_for(database_url, GROUP_COMMIT="off", PROJECTIONS="off"))
+    assert isinstance(services.writer, DirectWriter)
+    with TestClient(app=create_app(services=services)) as client:
         sender = PlivoSender(client)
-        log: CallLog = client.app.state.call_log
+        log = services.call_log
         first = sender.send("/plivo/hangup", BUSY_OUTBOUND_HANGUP)
         again = sender.send("/plivo/hangup", BUSY_OUTBOUND_HANGUP)
         assert (first.status_code, again.status_code) == (200, 200)
         assert first.headers["x-calltrail-verdict"] == "advanced"
         assert again.headers["x-calltrail-verdict"] == "duplicate"
         assert log.call(BUSY_OUTBOUND_HANGUP["CallUUID"]).status is CallStatus.BUSY
-        assert type(client.app.state.webhooks.writer).__name__ == "DirectWriter"

@@ -63,7 +63,7 @@ def running_server(
     """Start ``calltrail serve`` and wait (by reading its log, not sleeping) until it is ready."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
     process = subprocess.Popen(
         command,

@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 
 from domain.callbacks import Callback
-from service.bootstrap import open_call_log, open_views, projection_runner
+from service.bootstrap import open_views, projection_runner
 from service.settings import Settings
 from simulator.calls import CallFactory
 from simulator.delivery import DeliveryOptions, Target
 from simulator.run import Outcome, Simulation, run, summary
+from store.application import open_call_log
 from tests.e2e.proxy import proxy_to
 from tests.e2e.server import free_port, running_server
 from tests.plivo_client import TOKEN
@@ -126,7 +127,7 @@ def views_equal_a_fresh_rebuild(database_url: str) -> None:
         runner.close()
     env = dict(os.environ) | {"CALLTRAIL_DATABASE_URL": database_url}
     subprocess.run(
-        [sys.executable, "-m", "service.cli", "rebuild", "all"],
+        [sys.executable, "-m", "entrypoints.cli", "rebuild", "all"],
         env=env,
         check=True,
         capture_output=True,
@@ -191,7 +192,7 @@ def test_two_instances_on_one_database_lose_and_double_nothing(pg_schema: str) -
     off = WITH_KEYS | {"CALLTRAIL_PROJECTIONS": "off"}
     env = dict(os.environ) | {"CALLTRAIL_DATABASE_URL": pg_schema}
     projector = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "project"], env=env, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "entrypoints.cli", "project"], env=env, stderr=subprocess.DEVNULL
     )
     try:
         with (
@@ -215,7 +216,7 @@ def reached_a_third_of(view: Any, head: int, timeout: float = 120.0) -> None:
     ``wait`` backs off to 0.8 s between looks: a projector that starts fast (no PostgreSQL
     driver to import on SQLite) had finished the whole backlog before the next look."""
     deadline = time.monotonic() + timeout
-    while (view.max_tracking_id("CallLog") or 0) < head // 3:
+    while view.position("CallLog") < head // 3:
         assert time.monotonic() < deadline, "the projector never got a third of the way"
         time.sleep(0.005)  # a look every 5 ms; projecting the rest takes far longer
 
@@ -237,12 +238,12 @@ def test_a_killed_projection_process_resumes_exactly_once(database_url: str) -> 
     views = open_views(settings)
     try:
         # Small batches: many view transactions, so the kill lands inside the backlog.
-        command = [sys.executable, "-m", "service.cli", "project", "--batch", "50"]
+        command = [sys.executable, "-m", "entrypoints.cli", "project", "--batch", "50"]
         first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
         reached_a_third_of(views[0], head)
         first.kill()
         first.wait(timeout=30)
-        assert (views[0].max_tracking_id("CallLog") or 0) < head, "killed too late to count"
+        assert views[0].position("CallLog") < head, "killed too late to count"
         second = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
         try:
             for view in views:

@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 from domain.status import CallStatus
-from service.bootstrap import open_call_log, open_views
+from service.bootstrap import open_views
 from service.settings import Settings
+from store.application import open_call_log
 from tests.factories import inbound, outbound
 
 
@@ -19,7 +20,7 @@ def test_the_projection_process_follows_the_log_and_stops_cleanly(sqlite_url: st
         app.record(callback)
     env = dict(os.environ) | {"CALLTRAIL_DATABASE_URL": sqlite_url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "project"], env=env, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "entrypoints.cli", "project"], env=env, stderr=subprocess.DEVNULL
     )
     views = open_views(Settings.from_env({"CALLTRAIL_DATABASE_URL": sqlite_url}))
     try:

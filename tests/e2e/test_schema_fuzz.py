@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from domain.status import CallStatus
-from service.bootstrap import open_call_log
+from store.application import open_call_log
 from tests.e2e.server import running_server
 from tests.factories import inbound, outbound
 

@@ -9,7 +9,7 @@ import httpx
 
 from domain.callbacks import Callback
 from domain.status import CallStatus
-from service.bootstrap import open_call_log
+from store.application import open_call_log
 from tests.e2e.server import free_port, running_server
 from tests.factories import inbound, outbound
 from tests.plivo_client import PlivoSender

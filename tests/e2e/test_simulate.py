@@ -13,7 +13,7 @@ API_KEY = "simulate-test-key"
 
 
 def simulate(target: str, *options: str, token: str = TOKEN) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "service.cli", "simulate", "--target", target, "--quiet"]
+    command = [sys.executable, "-m", "entrypoints.cli", "simulate", "--target", target, "--quiet"]
     command += ["--auth-token", token, "--api-key", API_KEY, *options]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLTRAIL_")}
     return subprocess.run(

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from projections.runner import ViewRunner, open_view
-from service.application import CallLog
-from service.bootstrap import open_call_log
-from service.persistence import parse_database_url
+from projections.building import BuildableView
+from projections.runner import ViewRunner
+from projections.views import VIEW_NAMES, open_view
+from store.application import CallLog, open_call_log
+from store.persistence import parse_database_url
 
-Views = Callable[[], list[Any]]
+Views = Callable[[], list[BuildableView]]
 
 
 @pytest.fixture
@@ -37,8 +38,8 @@ def open_views(database_url: str, opened: list[Any]) -> Views:
     """Open (or reopen) the timeline and metrics views on the same store."""
     database = parse_database_url(database_url)
 
-    def views() -> list[Any]:
-        made = [open_view(n, database.eventsourcing_env(n)) for n in ("timeline", "metrics")]
+    def views() -> list[BuildableView]:
+        made = [open_view(n, database.eventsourcing_env(n)) for n in VIEW_NAMES]
         opened.extend(made)
         return made
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from domain.callbacks import Callback
-from service.bootstrap import open_call_log, projection_runner
+from service.bootstrap import projection_runner
 from service.settings import Settings
 from simulator.calls import CallFactory
+from store.application import open_call_log
 
 
 @pytest.mark.postgres

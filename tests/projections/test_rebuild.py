@@ -20,10 +20,10 @@ from projections.rebuild import MAX_PENDING, rebuild_views
 from projections.replay import Replay
 from projections.runner import ViewRunner
 from projections.sqlite import SQLiteTimelineView
-from service.application import CallLog
-from service.bootstrap import open_call_log, projection_runner
-from service.persistence import parse_database_url
+from service.bootstrap import projection_runner
 from service.settings import Settings
+from store.application import CallLog, open_call_log
+from store.persistence import parse_database_url
 from tests.factories import CallSpec, outbound
 from tests.projections.conftest import Views
 from tests.projections.test_views import mixed_calls, record_shuffled, unfinished_calls
@@ -110,17 +110,17 @@ def test_a_runner_writing_during_the_rebuild_carries_on_from_the_new_views_exact
             live.catch_up()
         for callback in late[len(behind_and_ahead)].callbacks:
             call_log.record(callback)
-        real_advance = target.advance
+        real_advance = target.move_tracking
 
         def advance(cursor: Any, tracking: Tracking, after: int) -> None:
-            target.advance = real_advance
+            target.move_tracking = real_advance
             real_swaps[type(view)](view)
             behind_and_ahead.append((after, target.position("CallLog")))
             real_advance(cursor, tracking, after)
 
-        target.advance = advance
+        target.move_tracking = advance
         live.run_once()
-        assert target.advance == real_advance  # the swap did happen mid-write
+        assert target.move_tracking == real_advance  # the swap did happen mid-write
 
     real_swaps = {type(view): type(view).swap for view in live.views}
     for cls in real_swaps:
@@ -357,7 +357,7 @@ def test_a_failed_worker_fails_the_rebuild_and_leaves_the_live_view(
     live.catch_up()
     old = dumps(live.views)
     failing = runner()
-    failing.views[1].opened_as = fail_to_open  # type: ignore[attr-defined]
+    failing.views[1].reopen = fail_to_open
     with pytest.raises(RuntimeError, match="no view here"):
         rebuild_views(failing.app, failing.views, batch_size=4, workers=2)
     assert dumps(live.views) == old
@@ -375,12 +375,12 @@ def test_batches_held_back_while_another_writer_has_the_store_are_written_in_ord
     expected = fresh_rebuild(runner)
     other = sqlite3.connect(database.sqlite_file("timeline"), isolation_level=None)
     refused: list[int] = []
-    real = SQLiteTimelineView.write_pending
+    real = SQLiteTimelineView.write_staged
 
-    def write_pending(view: Any, pending: list[Any], *, wait: bool) -> bool:
-        written = real(view, pending, wait=wait)
+    def write_staged(view: SQLiteTimelineView, staged: list[Any], *, wait: bool) -> bool:
+        written = real(view, staged, wait=wait)
         if not written:
-            refused.append(len(pending))
+            refused.append(len(staged))
         return written
 
     def progress(_: int) -> None:
@@ -389,7 +389,7 @@ def test_batches_held_back_while_another_writer_has_the_store_are_written_in_ord
         elif len(refused) == MAX_PENDING - 1 and other.in_transaction:
             other.rollback()  # and lets go before the rebuild would have to wait
 
-    monkeypatch.setattr(SQLiteTimelineView, "write_pending", write_pending)
+    monkeypatch.setattr(SQLiteTimelineView, "write_staged", write_staged)
     try:
         rebuilding = runner()
         rebuild_views(rebuilding.app, rebuilding.views, batch_size=3, progress=progress)

@@ -19,9 +19,9 @@ from projections.hangup_metrics import (
     pdd_index,
 )
 from projections.log import Row, id_range
-from projections.replay import Replay, _decode_callback
+from projections.replay import Reading, Replay, _decode_callback
 from projections.timeline import iso_microseconds
-from service.application import CallLog
+from store.application import CallLog
 from tests.projections.test_views import mixed_calls, record_shuffled, unfinished_calls
 
 _zones = st.one_of(
@@ -54,8 +54,11 @@ def test_calls_made_from_registered_states_equal_those_mutate_makes(call_log: Ca
     for row in _rows(call_log):
         if row[2] != 1:
             continue
-        fast = replay._registered(row, fast=True)
-        slow = replay._registered(row, fast=False)
+        _, raw_id, version, topic, stored = row
+        replay._readings[topic] = Reading.REGISTRATION
+        fast = replay._registered(raw_id, version, topic, stored)
+        replay._readings[topic] = Reading.MAPPED_REGISTRATION
+        slow = replay._registered(raw_id, version, topic, stored)
         assert type(fast) is type(slow) is Call
         assert vars(fast) == vars(slow)
         assert fast.id == slow.id

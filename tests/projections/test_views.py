@@ -14,11 +14,12 @@ from domain.call import Call
 from domain.callbacks import CallbackKind
 from domain.status import TERMINAL, CallStatus
 from projections.hangup_metrics import contributions
+from projections.metrics_sql import decode_contributions
 from projections.queries import timeline_entries
 from projections.rebuild import rebuild_views
 from projections.runner import ViewRunner
-from projections.views import Batch, StalePositionError, decode_contributions
-from service.application import CallLog
+from projections.sql import Batch, StalePositionError
+from store.application import CallLog
 from tests.factories import CallSpec, cb, inbound, outbound
 from tests.projections.conftest import Views
 
@@ -145,14 +146,14 @@ class CrashedError(Exception):
 
 
 def crash_after_rows(view: Any) -> None:
-    original = view.write_rows
+    original = view._apply_rows
 
     def write_rows(cursor: Any, batch: Batch) -> None:
-        view.write_rows = original  # crash once, mid-transaction, after the rows were written
+        view._apply_rows = original  # crash once, mid-transaction, after the rows were written
         original(cursor, batch)
         raise CrashedError
 
-    view.write_rows = write_rows
+    view._apply_rows = write_rows
 
 
 def test_a_runner_that_dies_mid_batch_resumes_exactly_once(
@@ -177,13 +178,13 @@ def test_a_runner_that_dies_mid_batch_resumes_exactly_once(
 
 def test_tracking_refuses_to_apply_the_same_position_twice(open_views: Views) -> None:
     timeline = open_views()[0]
-    timeline.write(Batch(), Tracking("CallLog", 5), 0)
+    timeline.apply(Batch(), Tracking("CallLog", 5), 0)
     with pytest.raises(StalePositionError, match="tracking"):
-        timeline.write(Batch(), Tracking("CallLog", 5), 0)
+        timeline.apply(Batch(), Tracking("CallLog", 5), 0)
     with pytest.raises(StalePositionError, match="tracking"):
-        timeline.write(Batch(), Tracking("CallLog", 9), 3)  # not where the view stands
-    assert timeline.max_tracking_id("CallLog") == 5
-    timeline.write(Batch(), Tracking("CallLog", 9), 5)
+        timeline.apply(Batch(), Tracking("CallLog", 9), 3)  # not where the view stands
+    assert timeline.position("CallLog") == 5
+    timeline.apply(Batch(), Tracking("CallLog", 9), 5)
     assert timeline.position("CallLog") == 9
 
 

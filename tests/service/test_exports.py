@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from domain.status import TERMINAL, CallStatus
-from service.bootstrap import open_call_log, open_views
-from service.cli import main
+from entrypoints.cli import main
+from service.bootstrap import open_views
 from service.settings import Settings
+from store.application import open_call_log
 from tests.factories import inbound, outbound
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from service.bootstrap import open_call_log
+from store.application import open_call_log
 from tests.projections.test_views import mixed_calls, record_shuffled
 
 POSTGRES_MODULES = ("psycopg", "eventsourcing.postgres", "projections.postgres")
@@ -24,7 +24,7 @@ def test_serving_and_rebuilding_on_sqlite_never_import_the_postgres_driver(
         f"""
         import os, sys
         os.environ["CALLTRAIL_DATABASE_URL"] = {sqlite_url!r}
-        from service.cli import main
+        from entrypoints.cli import main
         import api.app
         # Two workers over batches of 5 events: the rebuild starts its processes.
         assert main(["rebuild", "all", "--workers", "2", "--batch", "5"]) == 0

@@ -6,7 +6,7 @@ replay. This mapper writes plain JSON (RFC 3339 times, UUID strings) with msgspe
 reads it with a decoder typed from the event class's fields, so datetimes, UUIDs, tuples
 and ``None`` come back exactly, with no Python call per value.
 
-Enable it with ``MAPPER_TOPIC="service.codec:MsgspecMapper"``. States the default
+Enable it with ``MAPPER_TOPIC="store.codec:MsgspecMapper"``. States the default
 transcoder wrote are recognised and read as the default ``Mapper`` reads them, so
 existing databases load (not the reverse: the default one reads this one's times as str).
 """

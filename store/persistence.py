@@ -60,7 +60,7 @@ class Database:
         pool, overflow = ("2", "8") if purpose == "events" else ("1", "4")
         env |= {"POSTGRES_POOL_SIZE": pool, "POSTGRES_MAX_OVERFLOW": overflow}
         if purpose == "events":
-            env["APPLICATION_RECORDER_TOPIC"] = "service.recorders:PostgresCallRecorder"
+            env["APPLICATION_RECORDER_TOPIC"] = "store.recorders:PostgresCallRecorder"
         return env
 
 

@@ -21,6 +21,8 @@ from domain.call import Call
 from domain.callbacks import Callback
 from domain.ids import call_id
 from domain.status import Verdict
+from store.persistence import Database, parse_database_url
+from store.schema import schema_lock
 
 MAX_ATTEMPTS = 50
 
@@ -46,7 +48,7 @@ class CallLog(Application[UUID]):
     env = {
         "AGGREGATE_CACHE_MAXSIZE": "20000",
         "AGGREGATE_CACHE_FASTFORWARD": "n",
-        "MAPPER_TOPIC": "service.codec:MsgspecMapper",
+        "MAPPER_TOPIC": "store.codec:MsgspecMapper",
     }
 
     def call(self, call_uuid: str) -> Call:
@@ -126,3 +128,11 @@ class CallLog(Application[UUID]):
             return self.call(callback.call_uuid)
         except AggregateNotFoundError:
             return Call.register(callback.call_uuid, callback.received_at)
+
+
+def open_call_log(database: Database | str) -> CallLog:
+    """The call log on ``database`` (a parsed ``Database`` or a database URL)."""
+    if isinstance(database, str):
+        database = parse_database_url(database)
+    with schema_lock(database):
+        return CallLog(env=database.eventsourcing_env("events"))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from domain.callbacks import Callback
-from service.application import CallLog, Recorded
+from store.application import CallLog, Recorded
 
 _STOP = object()
 
@@ -178,3 +178,7 @@ class DirectWriter:
             future.set_exception(WriterStoppedError("the service is stopping"))
             return future
         return self._pool.submit(self.app.record, callback)
+
+
+Writer = GroupCommitWriter | DirectWriter
+"""What records callbacks for the webhooks: ``submit`` from any thread, ``start``/``stop``."""

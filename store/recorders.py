@@ -16,7 +16,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import retry
 
-TOPIC = "service.recorders:PostgresCallRecorder"
+TOPIC = "store.recorders:PostgresCallRecorder"
 """The ``APPLICATION_RECORDER_TOPIC`` that selects this recorder."""
 
 _insert_once = PostgresApplicationRecorder.insert_events.__wrapped__

@@ -25,12 +25,12 @@ from hypothesis import strategies as st
 from domain.call import Call
 from domain.callbacks import Callback, CallbackKind
 from domain.status import CallStatus
-from service.application import CallLog
-from service.codec import MsgspecMapper
-from service.persistence import parse_database_url
+from store.application import CallLog
+from store.codec import MsgspecMapper
+from store.persistence import parse_database_url
 from tests.factories import T0, outbound
 
-CODEC = {"MAPPER_TOPIC": "service.codec:MsgspecMapper"}
+CODEC = {"MAPPER_TOPIC": "store.codec:MsgspecMapper"}
 DEFAULT = {"MAPPER_TOPIC": ""}  # eventsourcing's own Mapper, whatever CallLog.env says
 
 

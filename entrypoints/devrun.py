@@ -13,7 +13,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from service.cli import serve
+from entrypoints.serve import serve
 from service.settings import Settings
 
 DEV_ENV = Path("var/dev.env")

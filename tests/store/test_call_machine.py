@@ -17,8 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from domain.callbacks import Callback, CallbackKind
 from domain.status import TERMINAL, TRANSITIONS, CallStatus, Verdict
-from service.application import CallLog
-from service.bootstrap import open_call_log
+from store.application import CallLog, open_call_log
 from tests.factories import CallSpec, cb
 from tests.strategies import calls
 

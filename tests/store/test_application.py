@@ -12,9 +12,8 @@ import pytest
 
 from domain.callbacks import Callback
 from domain.status import CallStatus, Verdict
-from service.application import CallLog
-from service.bootstrap import open_call_log
-from service.persistence import parse_database_url
+from store.application import CallLog, open_call_log
+from store.persistence import parse_database_url
 from tests.factories import inbound, outbound
 
 

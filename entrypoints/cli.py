@@ -1,0 +1,92 @@
+"""The ``calltrail`` command line: its options, and which command each subcommand runs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from entrypoints import commands
+from entrypoints.serve import serve
+from service.settings import SettingsError
+from simulator.cli import add_arguments as add_simulate_arguments
+from simulator.cli import simulate
+
+
+def _simulator_env() -> dict[str, str]:
+    """The environment, with ``make run``'s development credentials where it has none."""
+    from entrypoints.devrun import DEV_ENV, dev_values  # noqa: PLC0415
+
+    env = dict(os.environ)
+    if DEV_ENV.exists():
+        for key, value in dev_values().items():
+            env.setdefault(key, value)
+    return env
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    top = argparse.ArgumentParser(prog="calltrail", description=__doc__)
+    subcommands = top.add_subparsers(dest="command", required=True)
+    serve_options = subcommands.add_parser("serve", help="serve the webhooks and the read API")
+    serve_options.add_argument("--host", default="127.0.0.1")
+    serve_options.add_argument("--port", type=int, default=8000)
+    serve_options.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    project_options = subcommands.add_parser(
+        "project", help="keep the read-model views up to date (separate process)"
+    )
+    project_options.add_argument(
+        "--batch", type=int, default=2000, help="events per view transaction"
+    )
+    rebuild_options = subcommands.add_parser(
+        "rebuild", help="replay the event log into new views, then swap them in"
+    )
+    rebuild_options.add_argument("view", choices=["timeline", "metrics", "all"])
+    rebuild_options.add_argument(
+        "--batch", type=int, default=100_000, help="events per view transaction"
+    )
+    rebuild_options.add_argument(
+        "--workers", type=int, help="processes sharing the calls (default: CPUs, at most 4)"
+    )
+    export_options = subcommands.add_parser("export", help="export events or calls for analytics")
+    export_options.add_argument("what", choices=["events", "calls"])
+    export_options.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export_options.add_argument("--since", help="ISO 8601 time (UTC if no offset)")
+    export_options.add_argument("--until", help="ISO 8601 time, exclusive")
+    export_options.add_argument(
+        "--out", default="-", help="file to write (default: standard output)"
+    )
+    import_options = subcommands.add_parser(
+        "import", help="load an events export into an empty store"
+    )
+    import_options.add_argument("file")
+    simulate_options = subcommands.add_parser(
+        "simulate", help="send realistic signed Plivo traffic to a deployment and check it"
+    )
+    add_simulate_arguments(simulate_options)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``calltrail`` console script."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    run: dict[str, Callable[[], int]] = {
+        "serve": lambda: serve(args.host, args.port, args.workers),
+        "project": lambda: commands.project(args.batch),
+        "rebuild": lambda: commands.rebuild(args.view, args.batch, args.workers),
+        "export": lambda: commands.export(args.what, args.format, args.since, args.until, args.out),
+        "import": lambda: commands.import_log(args.file),
+        "simulate": lambda: simulate(args, _simulator_env()),
+    }
+    try:
+        return run[args.command]()
+    except SettingsError as error:
+        print(f"calltrail: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

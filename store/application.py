@@ -43,6 +43,8 @@ class CallLog(Application[UUID]):
     """Records Plivo callbacks as events on per-call aggregates."""
 
     name = "CallLog"
+    # The repository keeps the calls written last: a call's callbacks arrive within
+    # minutes, so most webhooks find their call there instead of replaying its history.
     # No fast-forward of cached calls on every load: a stale cached call can only lack
     # events, so its save loses the race (IntegrityError), and the retry evicts and reloads.
     env = {

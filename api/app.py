@@ -7,17 +7,18 @@ and hands every handler what it uses as a typed dependency.
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from litestar import Litestar, Router, get
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
 from api import metric_reads, reads
 from api.errors import EXCEPTION_HANDLERS
 from api.observability import PROMETHEUS, MetricsController, Observability, readyz
+from api.openapi import SECURITY, assets_router, openapi_config
 from api.reading import api_key_guard
 from api.responses import Replies
 from api.signature import SignatureVerifier
@@ -27,8 +28,10 @@ from service.bootstrap import Services, bootstrap, check_security
 from service.settings import Settings
 from store.application import CallLog
 
+VERSION = importlib.metadata.version("calltrail")
 
-@get("/healthz", sync_to_thread=False)
+
+@get("/healthz", sync_to_thread=False, tags=["service"], summary="Liveness")
 def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
@@ -94,17 +97,28 @@ def create_app(
         route_handlers=[
             healthz,
             readyz,
-            MetricsController,
+            Router(
+                path="/",
+                route_handlers=[MetricsController],
+                guards=[api_key_guard(metrics_keys(settings))],
+                security=SECURITY,
+            ),
             *webhook_handlers(),
             read_router(settings.api_keys),
+            assets_router(),
         ],
         dependencies=_dependencies(settings, started),
         middleware=[PROMETHEUS.middleware],
-        openapi_config=OpenAPIConfig(title="calltrail", version="0.1.0", path="/schema"),
+        openapi_config=openapi_config(VERSION),
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
     )
+
+
+def metrics_keys(settings: Settings) -> tuple[str, ...]:
+    """The bearer keys ``/metrics`` accepts: CALLTRAIL_METRICS_KEY, or the API keys."""
+    return (settings.metrics_key,) if settings.metrics_key else settings.api_keys
 
 
 def read_router(api_keys: tuple[str, ...]) -> Router:
@@ -112,14 +126,15 @@ def read_router(api_keys: tuple[str, ...]) -> Router:
     return Router(
         path="/v1",
         route_handlers=[
-            reads.list_calls,
+            reads.list_calls_route,
             reads.get_call,
             reads.get_timeline,
-            metric_reads.hangup_causes,
+            metric_reads.hangup_causes_route,
             metric_reads.kpi_report,
             reads.events,
         ],
         guards=[api_key_guard(api_keys)],
+        security=SECURITY,
         tags=["read API"],
     )
 

@@ -22,6 +22,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from api.dependencies import ServicesDep
+from domain.hangup_causes import integer_code
 from service.bootstrap import Services
 from store.application import CallLog
 from store.writer import BatchStats
@@ -39,7 +40,7 @@ class ViewCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Calls, answered calls and talk time by direction, status and cause; view lag."""
-        labels = ["direction", "status", "cause_code"]
+        labels = ["direction", "status", "hangup_cause_code"]
         calls = CounterMetricFamily("calltrail_calls", "Ended calls", labels=labels)
         answered = CounterMetricFamily("calltrail_calls_answered", "Answered calls", labels=labels)
         talk = CounterMetricFamily("calltrail_talk_seconds", "Talk time (Duration)", labels=labels)
@@ -48,11 +49,18 @@ class ViewCollector(Collector):
             " SUM(talk_seconds) AS talk FROM {p}counters WHERE scope = 'call'"
             " GROUP BY direction, status, cause_code ORDER BY direction, status, cause_code"
         )
+        summed: dict[tuple[str, str, str], list[float]] = {}
         for row in rows:
-            key = [row["direction"], row["status"], row["cause_code"]]
-            calls.add_metric(key, float(row["calls"]))
-            answered.add_metric(key, float(row["answered"]))
-            talk.add_metric(key, float(row["talk"]))
+            code = integer_code(row["cause_code"])
+            key = (row["direction"], row["status"], "" if code is None else str(code))
+            total = summed.setdefault(key, [0.0, 0.0, 0.0])
+            total[0] += float(row["calls"])  # PostgreSQL's SUM is a Decimal
+            total[1] += float(row["answered"])
+            total[2] += float(row["talk"])
+        for key, (ended, picked_up, seconds) in summed.items():
+            calls.add_metric(list(key), ended)
+            answered.add_metric(list(key), picked_up)
+            talk.add_metric(list(key), seconds)
         yield from (calls, answered, talk)
         lag = GaugeMetricFamily(
             "calltrail_projection_lag_events", "Events not yet in a view", labels=["view"]
@@ -96,16 +104,24 @@ ObservabilityDep = NamedDependency[SkipValidation[Observability]]
 
 
 class MetricsController(PrometheusController):
-    """``/metrics``: Litestar's HTTP metrics, then calltrail's own."""
+    """``/metrics``: Litestar's HTTP metrics, then calltrail's own (a bearer key needed:
+    the router it is mounted on guards it)."""
 
-    @get()
+    @get(
+        tags=["service"],
+        summary="Prometheus metrics",
+        description="Calls, answered calls and talk time by direction, status and hangup"
+        " cause code; the views' lag; the writer's batch sizes and commit latency; HTTP"
+        " metrics. Needs CALLTRAIL_METRICS_KEY as a bearer token (or, when it is not set,"
+        " a key of CALLTRAIL_API_KEYS).",
+    )
     async def get(self, observability: ObservabilityDep) -> Response[bytes]:
         """Prometheus text format."""
         body = prometheus_text(REGISTRY) + prometheus_text(observability.registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-@get("/readyz", sync_to_thread=True)
+@get("/readyz", sync_to_thread=True, tags=["service"], summary="Readiness")
 def readyz(services: ServicesDep) -> Response[dict[str, Any]]:
     """Ready when the store answers and no view lags by more than ``READY_MAX_LAG`` events."""
     try:

@@ -9,27 +9,34 @@ sleeping.
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.params import QueryParameter
 from litestar.types import Guard
 
 from api.errors import ApiError, ErrorBody
 from projections.sql import SqlView
+from projections.times import MOMENT_HELP, parse_moment
 from service.settings import Settings
 from store.application import CallLog
 
 MAX_POSITION = 2**53 - 1  # fits both stores and every JSON number parser exactly
 ERRORS = {
-    401: ResponseSpec(ErrorBody, description="missing or unknown API key"),
-    404: ResponseSpec(ErrorBody, description="no such call"),
-    409: ResponseSpec(ErrorBody, description="min_position is past the end of the log"),
-    503: ResponseSpec(ErrorBody, description="the view has not reached min_position in time"),
+    400: ResponseSpec(ErrorBody, description="invalid_parameter: the detail names it"),
+    401: ResponseSpec(ErrorBody, description="unauthorized: a missing or unknown API key"),
+    404: ResponseSpec(ErrorBody, description="unknown_call: no such call"),
+    409: ResponseSpec(
+        ErrorBody, description="position_not_reached: min_position is past the log's end"
+    ),
+    503: ResponseSpec(
+        ErrorBody, description="view_behind: the view has not reached min_position in time"
+    ),
 }
 MinPosition = Annotated[
     int,
@@ -86,19 +93,17 @@ def position(view: SqlView) -> int:
     return view.position(CallLog.name)
 
 
-def mask(number: str, on: bool) -> str:
-    """Hide all but the last four characters of a number when masking is on."""
-    return number if not on or len(number) <= 4 else "•" * (len(number) - 4) + number[-4:]
-
-
-def utc(moment: datetime | None) -> datetime | None:
-    """A bound as an aware UTC datetime (naive input is taken as UTC)."""
-    if moment is None:
+def parse_time(name: str, text: str | None) -> datetime | None:
+    """A time query parameter as an aware UTC datetime; a 400 naming ``name`` when it is
+    not one (``MOMENT_HELP``)."""
+    if text is None:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    try:
+        return parse_moment(text)
+    except ValueError as error:
+        raise ApiError(400, "invalid_parameter", f"{name}: {error}") from None
 
 
-def stamp(moment: datetime | None) -> str | None:
-    """The view's ISO format for times (UTC, microseconds)."""
-    found = utc(moment)
-    return None if found is None else found.isoformat(timespec="microseconds")
+TimeParam = Annotated[
+    str | None, QueryParameter(description=MOMENT_HELP, examples=[Example(value="2026-12-02")])
+]

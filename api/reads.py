@@ -2,102 +2,94 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-import msgspec
 from litestar import get
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from api.dependencies import CallLogDep, SettingsDep, ViewsDep
 from api.errors import ApiError
-from api.reading import ERRORS, MAX_POSITION, MinPosition, mask, position, stamp, view_at
-from api.schemas import (
-    CallOut,
-    CallPage,
-    CallResponse,
-    DialOut,
-    EntryOut,
-    EventOut,
-    EventPage,
-    LegOut,
-    TimelineResponse,
+from api.reading import ERRORS, MAX_POSITION, MinPosition, TimeParam, parse_time, position, view_at
+from api.schemas import CallPage, CallResponse, EventPage, TimelineResponse
+from projections.log import event_record
+from projections.queries import CallFilter, CursorError, Order, find_call, list_calls
+from projections.queries import timeline_entries as entries_of
+from projections.records import CallRecord, Direction, Status
+from projections.sql import SqlView
+
+MAX_LIMIT = 500
+
+Limit = Annotated[
+    int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"calls per page, at most {MAX_LIMIT}")
+]
+CauseCode = Annotated[
+    int | None,
+    QueryParameter(ge=-(2**31), lt=2**31, description="Plivo's HangupCauseCode, e.g. 3010"),
+]
+Number = Annotated[str | None, QueryParameter(description="any form; compared in E.164")]
+
+
+@get(
+    "/calls",
+    sync_to_thread=True,
+    responses=ERRORS,
+    summary="List calls",
+    description="Calls in the order calltrail first saw them (`order=desc`: newest first),"
+    " filtered, one page at a time: pass `next_cursor` back as `cursor`.",
 )
-from projections.queries import CallFilter, timeline_call, timeline_calls, timeline_entries
-from projections.timeline_sql import TimelineSql
-
-_legs = msgspec.json.Decoder(list[LegOut])
-_dials = msgspec.json.Decoder(list[DialOut])
-_state = msgspec.json.Decoder(dict[str, Any])
-
-
-def call_out(row: Any, masked: bool) -> CallOut:
-    """A timeline ``calls`` row as the API shows it."""
-    return CallOut(
-        call_uuid=row["call_uuid"],
-        first_seen=row["first_seen"],
-        direction=row["direction"],
-        from_number=mask(row["from_number"], masked),
-        to_number=mask(row["to_number"], masked),
-        status=row["status"],
-        answered=bool(row["answered"]),
-        hangup_cause=row["hangup_cause"],
-        hangup_cause_code=row["hangup_cause_code"],
-        hangup_cause_name=row["hangup_cause_name"],
-        hangup_source=row["hangup_source"],
-        duration=row["duration"],
-        bill_duration=row["bill_duration"],
-        start_time=row["start_time"],
-        answer_time=row["answer_time"],
-        end_time=row["end_time"],
-        legs=_legs.decode(row["legs"]),
-        dials=_dials.decode(row["dials"]),
-        late=row["late"],
-        conflicts=row["conflicts"],
-        events=row["events"],
-        cursor=row["first_position"],
-    )
-
-
-@get("/calls", sync_to_thread=True, responses=ERRORS)
-def list_calls(
+def list_calls_route(
     views: ViewsDep,
     call_log: CallLogDep,
     settings: SettingsDep,
-    status: FromQuery[str | None] = None,
-    direction: FromQuery[str | None] = None,
-    hangup_cause_code: FromQuery[str | None] = None,
-    from_number: Annotated[str | None, QueryParameter(name="from")] = None,
-    to_number: Annotated[str | None, QueryParameter(name="to")] = None,
-    since: FromQuery[datetime | None] = None,
-    until: FromQuery[datetime | None] = None,
-    cursor: Annotated[int, QueryParameter(ge=0, le=MAX_POSITION)] = 0,
-    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    status: Status | None = None,
+    direction: Direction | None = None,
+    hangup_cause_code: CauseCode = None,
+    from_number: Annotated[Number, QueryParameter(name="from")] = None,
+    to_number: Annotated[Number, QueryParameter(name="to")] = None,
+    since: TimeParam = None,
+    until: TimeParam = None,
+    order: Order = "asc",
+    cursor: str | None = None,
+    limit: Limit = 100,
     min_position: MinPosition = 0,
 ) -> CallPage:
     """Calls in the order calltrail first saw them, filtered; cursor-paginated."""
     view = view_at(views.timeline, call_log, settings, min_position)
     seen_at = position(view)
     where = CallFilter(
-        status, direction, hangup_cause_code, from_number, to_number, stamp(since), stamp(until)
+        status,
+        direction,
+        hangup_cause_code,
+        from_number,
+        to_number,
+        parse_time("since", since),
+        parse_time("until", until),
     )
-    rows = timeline_calls(view, where, cursor, limit)
-    masked = settings.mask_numbers
-    items = [call_out(row, masked) for row in rows]
-    next_cursor = items[-1].cursor if len(items) == limit else None
-    return CallPage(items=items, next_cursor=next_cursor, position=seen_at)
+    try:
+        page = list_calls(
+            view, where, cursor=cursor, limit=limit, order=order, masked=settings.mask_numbers
+        )
+    except CursorError as error:
+        raise ApiError(400, "invalid_parameter", f"cursor: {error}") from None
+    return CallPage(items=page.calls, next_cursor=page.next_cursor, position=seen_at)
 
 
-def find_call(view: TimelineSql, call_uuid: str) -> Mapping[str, Any]:
-    """The call's row in the timeline, or 404."""
-    row = timeline_call(view, call_uuid)
-    if row is None:
+def call_or_404(view: SqlView, call_uuid: str, masked: bool) -> CallRecord:
+    """The call's summary, or 404."""
+    call = find_call(view, call_uuid, masked)
+    if call is None:
         raise ApiError(404, "unknown_call", f"no call {call_uuid!r} in the timeline")
-    return row
+    return call
 
 
-@get("/calls/{call_uuid:str}", sync_to_thread=True, responses=ERRORS)
+@get(
+    "/calls/{call_uuid:str}",
+    sync_to_thread=True,
+    responses=ERRORS,
+    summary="Get a call",
+    description="One call's summary: status, answered, hangup cause, durations, times,"
+    " numbers, B legs and Dial outcomes, after every callback recorded so far.",
+)
 def get_call(
     views: ViewsDep,
     call_log: CallLogDep,
@@ -107,11 +99,18 @@ def get_call(
 ) -> CallResponse:
     """One call's current state."""
     view = view_at(views.timeline, call_log, settings, min_position)
-    row = find_call(view, call_uuid)
-    return CallResponse(call=call_out(row, settings.mask_numbers), position=position(view))
+    call = call_or_404(view, call_uuid, settings.mask_numbers)
+    return CallResponse(call=call, position=position(view))
 
 
-@get("/calls/{call_uuid:str}/timeline", sync_to_thread=True, responses=ERRORS)
+@get(
+    "/calls/{call_uuid:str}/timeline",
+    sync_to_thread=True,
+    responses=ERRORS,
+    summary="Get a call's timeline",
+    description="Every callback recorded for the call, in log order, with its verdict"
+    " (advanced, repeated, late, conflict, unrecognised) and its parameters verbatim.",
+)
 def get_timeline(
     views: ViewsDep,
     call_log: CallLogDep,
@@ -121,18 +120,20 @@ def get_timeline(
 ) -> TimelineResponse:
     """Every callback recorded for a call, in log order, with verdicts and verbatim params."""
     view = view_at(views.timeline, call_log, settings, min_position)
-    row = find_call(view, call_uuid)
     masked = settings.mask_numbers
-    entries = []
-    for entry in timeline_entries(call_log, row):
-        out = msgspec.convert(entry, EntryOut, from_attributes=True)
-        if masked:
-            out.params |= {k: mask(out.params[k], True) for k in ("From", "To") if k in out.params}
-        entries.append(out)
-    return TimelineResponse(call=call_out(row, masked), entries=entries, position=position(view))
+    call = call_or_404(view, call_uuid, masked)
+    entries = entries_of(call_log, call, masked)
+    return TimelineResponse(call=call, entries=entries, position=position(view))
 
 
-@get("/events", sync_to_thread=True, responses=ERRORS)
+@get(
+    "/events",
+    sync_to_thread=True,
+    responses=ERRORS,
+    summary="Read the event log",
+    description="The stored events after position `after`, as stored, for consumers that"
+    " replay the log themselves; pass `next_after` back as `after`.",
+)
 def events(
     call_log: CallLogDep,
     after: Annotated[int, QueryParameter(ge=0, le=MAX_POSITION)] = 0,
@@ -142,8 +143,7 @@ def events(
     recorder = call_log.recorder
     page = recorder.select_notifications(start=after + 1, limit=limit)
     items = [
-        EventOut(n.id, str(n.originator_id), n.originator_version, n.topic, _state.decode(n.state))
-        for n in page
+        event_record(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page
     ]
     head = int(recorder.max_notification_id() or 0)
     return EventPage(items=items, next_after=items[-1].position if items else after, position=head)

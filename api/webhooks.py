@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from litestar import Response, route
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.params import SkipValidation
 
-from api.errors import AnyRequest, ApiError
+from api.errors import AnyRequest, ApiError, ErrorBody
 from api.forms import FormError, flatten, parse_form, require_call_uuid
 from api.observability import log_webhook
 from api.responses import XML, Replies
@@ -105,22 +106,24 @@ def verify(hooks: Webhooks, request: AnyRequest, fields: dict[str, list[str]]) -
     """Reject (403) a request whose V3 signature does not match; log the URL that was checked."""
     if hooks.verifier is None:
         return
+    headers = request.headers
+    nonce = headers.get("x-plivo-signature-v3-nonce")
+    signature = headers.get("x-plivo-signature-v3")
+    main_signature = headers.get("x-plivo-signature-ma-v3")
+    if not nonce or not (signature or main_signature):
+        raise ApiError(
+            403,
+            "signature_missing",
+            "X-Plivo-Signature-V3 (or -Ma-V3) and X-Plivo-Signature-V3-Nonce are required",
+        )
     url = hooks.signed_url(request)
     params = None if request.method == "GET" else fields
-    headers = request.headers
-    if hooks.verifier.verify(
-        request.method,
-        url,
-        params,
-        headers.get("x-plivo-signature-v3-nonce"),
-        headers.get("x-plivo-signature-v3"),
-        headers.get("x-plivo-signature-ma-v3"),
-    ):
+    if hooks.verifier.verify(request.method, url, params, nonce, signature, main_signature):
         return
     log.warning(
         "signature rejected: checked URL %s (set CALLTRAIL_PUBLIC_URL to what Plivo calls)", url
     )
-    raise ApiError(403, "bad_signature", f"X-Plivo-Signature-V3 does not match for {url}")
+    raise ApiError(403, "signature_mismatch", f"X-Plivo-Signature-V3 does not match for {url}")
 
 
 def handler_for(
@@ -155,11 +158,41 @@ def handler_for(
     return receive
 
 
+SUMMARIES: dict[CallbackKind, str] = {
+    CallbackKind.ANSWER: "Plivo's answer_url: record, reply with the Dial XML",
+    CallbackKind.FALLBACK: "Plivo's fallback_url: record, reply with the Dial XML",
+    CallbackKind.RING: "Plivo's ring_url: record the ring",
+    CallbackKind.HANGUP: "Plivo's hangup_url: record how the call ended",
+    CallbackKind.DIAL_ACTION: "The Dial action URL: record the Dial's outcome, end the call",
+    CallbackKind.DIAL_CALLBACK: "The Dial callbackUrl: record a B leg's event",
+}
+WEBHOOK_DESCRIPTION = (
+    "Plivo's parameters as a form body (POST, application/x-www-form-urlencoded) or a"
+    " query string (GET), signed with X-Plivo-Signature-V3 (or -Ma-V3) and its nonce."
+    " A 200 means the callback is stored durably; X-Calltrail-Verdict says what it did to"
+    " its call and X-Calltrail-Position where it is in the log. The body is Plivo XML."
+)
+WEBHOOK_ERRORS = {
+    400: ResponseSpec(ErrorBody, description="bad_form: an unreadable form or a bad parameter"),
+    403: ResponseSpec(ErrorBody, description="signature_missing or signature_mismatch"),
+    413: ResponseSpec(ErrorBody, description="body_too_large: over CALLTRAIL_MAX_BODY_BYTES"),
+    415: ResponseSpec(ErrorBody, description="unsupported_media_type: not a form body"),
+    503: ResponseSpec(ErrorBody, description="store_unavailable: retry later"),
+}
+
+
 def webhook_handlers() -> list[HTTPRouteHandler]:
     """One route handler per callback kind, on every path that kind is served at."""
     return [
         route(
-            ROUTES[kind], http_method=["GET", "POST"], status_code=200, name=f"webhook-{kind.value}"
+            ROUTES[kind],
+            http_method=["GET", "POST"],
+            status_code=200,
+            name=f"webhook-{kind.value}",
+            tags=["webhooks"],
+            summary=SUMMARIES[kind],
+            description=WEBHOOK_DESCRIPTION,
+            responses=WEBHOOK_ERRORS,
         )(handler_for(kind))
         for kind in CallbackKind
     ]

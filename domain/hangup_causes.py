@@ -182,6 +182,15 @@ def _parse(code: str | int | None) -> int | None:
         return None
 
 
+def integer_code(code: str | int | None) -> int | None:
+    """The integer a raw ``HangupCauseCode`` stands for, if it is one that fits 32 bits
+    (what the read contract and both stores carry); ``None`` otherwise."""
+    parsed = _parse(code)
+    if parsed is None or not -(2**31) <= parsed < 2**31:
+        return None
+    return parsed
+
+
 def lookup(code: str | int | None) -> HangupCause:
     """Return the cause for a raw ``HangupCauseCode`` (a webhook string, an int or ``None``).
 

@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO
 
 from service.settings import Settings, SettingsError
@@ -84,7 +84,7 @@ def export(what: str, fmt: str, since: str | None, until: str | None, out: str) 
                 count = exports.write_jsonl(items, stream, bar.update)
         else:
             timeline = open_views(settings, ("timeline",))[0]
-            where = CallFilter(since=_iso(start), until=_iso(end))
+            where = CallFilter(since=start, until=end)
             rows = exports.calls(timeline, where)
             if fmt == "jsonl":
                 with _binary(out) as stream:
@@ -114,17 +114,14 @@ def import_log(path: str) -> int:
 
 
 def _moment(text: str | None) -> datetime | None:
+    from projections.times import parse_moment  # noqa: PLC0415
+
     if text is None:
         return None
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise SettingsError(f"not an ISO 8601 time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="microseconds")
+        return parse_moment(text)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
 
 
 @contextlib.contextmanager

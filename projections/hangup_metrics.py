@@ -9,7 +9,6 @@ counting the call twice: the counters always equal a fresh replay.
 from __future__ import annotations
 
 import functools
-import re
 from bisect import bisect_left
 from datetime import UTC, datetime, timedelta, tzinfo
 from operator import attrgetter
@@ -18,6 +17,7 @@ import msgspec
 
 from domain.call import Call
 from domain.status import STATUS_TEXT, TERMINAL
+from projections.times import PLAIN_TIME, plivo_time
 
 # Upper bounds (seconds) of the post-dial-delay histogram; Plivo times have 1 s resolution.
 PDD_BOUNDS: tuple[float, ...] = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, float("inf"))
@@ -107,20 +107,20 @@ def contributions(call: Call, account_tz: tzinfo = UTC) -> tuple[Contribution, .
 
 def hour_bucket(local_time: str, account_tz: tzinfo, fallback: datetime) -> str:
     """The UTC hour of Plivo's ``StartTime`` (account-local), or of ``fallback`` if unreadable."""
-    if _PLAIN_TIME.fullmatch(local_time):
+    if PLAIN_TIME.fullmatch(local_time):
         # A replay meets the same minutes again and again, and in a zone whose offset is
         # whole minutes the minute decides the hour.
         bucket = _minute_bucket(local_time[:16], account_tz)
         if bucket is not None:
             return bucket
-    return _utc_hour(_plivo_time(local_time, account_tz) or fallback)
+    return _utc_hour(plivo_time(local_time, account_tz) or fallback)
 
 
 @functools.lru_cache(maxsize=4096)
 def _minute_bucket(minute: str, zone: tzinfo) -> str | None:
     """The UTC hour of every time in ``minute``; ``None`` if there is no such minute or
     its seconds matter (an offset of odd seconds, as local mean time had)."""
-    start, end = _plivo_time(f"{minute}:00", zone), _plivo_time(f"{minute}:59", zone)
+    start, end = plivo_time(f"{minute}:00", zone), plivo_time(f"{minute}:59", zone)
     if start is None or end is None:
         return None
     offset = start.utcoffset()
@@ -133,44 +133,6 @@ def _utc_hour(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0).isoformat()
 
 
-# Plivo's own form in ASCII digits, read by the C parser. Anything else (other digits,
-# signs, blanks, which ``int`` also reads) takes the slicing path below.
-_PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-5][0-9](?:\.[0-9]+)?")
-
-
-def _plivo_time(text: str, zone: tzinfo) -> datetime | None:
-    """``YYYY-MM-DD HH:MM:SS[.ffffff]`` in ``zone``, or ``None``."""
-    if _PLAIN_TIME.fullmatch(text):
-        try:
-            if zone is UTC:  # ``replace(tzinfo=…)`` cost six times the parse
-                return datetime.fromisoformat(f"{text}+00:00")
-            return datetime.fromisoformat(text).replace(tzinfo=zone)
-        except ValueError:  # no such day or hour
-            return None
-    return _sliced_time(text, zone)
-
-
-def _sliced_time(text: str, zone: tzinfo) -> datetime | None:
-    """``_plivo_time`` by slicing and ``int``: strptime dominated replays."""
-    try:
-        whole, _, fraction = text.partition(".")
-        if len(whole) != 19 or whole[4] != "-" or whole[10] != " " or whole[13] != ":":
-            return None
-        micros = int(fraction.ljust(6, "0")[:6]) if fraction else 0
-        return datetime(
-            int(whole[0:4]),
-            int(whole[5:7]),
-            int(whole[8:10]),
-            int(whole[11:13]),
-            int(whole[14:16]),
-            int(whole[17:19]),
-            micros,
-            tzinfo=zone,
-        )
-    except ValueError:
-        return None
-
-
 _SECOND = timedelta(seconds=1)  # made once, not per call: a keyword constructor is slow
 
 
@@ -181,7 +143,7 @@ def pdd_index(call: Call) -> int | None:
     """
     if call.rang_at is None or not call.session_start:
         return None
-    started = _plivo_time(call.session_start, UTC)
+    started = plivo_time(call.session_start, UTC)
     if started is None:
         return None
     delay = (call.rang_at - started) / _SECOND

@@ -11,11 +11,15 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.application import Application
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from projections.records import EventRecord
 
 # One stored event: its log position, and the columns as the recorder gives them (the id
 # a UUID, or SQLite's 32 hex digits). A plain tuple: a rebuild makes one per event.
@@ -23,6 +27,14 @@ Row = tuple[int, Any, int, str, bytes]  # position, originator_id, version, topi
 
 Part = tuple[int, int]  # (this one, out of how many): a share of the calls
 _HEX = "0123456789abcdef"
+
+
+def call_key(originator_id: Any) -> str:
+    """The call's id as the views store it: ``str(UUID)``, without building a UUID."""
+    if isinstance(originator_id, str) and len(originator_id) == 32:
+        h = originator_id.lower()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(originator_id)
 
 
 def on_postgres(recorder: object) -> bool:
@@ -135,3 +147,28 @@ def call_events(app: Application[UUID], call_id: UUID, until: int) -> list[Row]:
 
 
 _COLUMNS = ("originator_id", "originator_version", "topic", "state")
+_state = msgspec.json.Decoder(dict[str, Any])
+
+
+def event_record(
+    position: int, aggregate_id: Any, version: int, topic: str, state: bytes
+) -> EventRecord:
+    """A stored event in the read contract's terms, its state as stored."""
+    decoded = _state.decode(state)
+    return EventRecord(
+        position=position,
+        aggregate_id=call_key(aggregate_id),
+        version=version,
+        topic=topic,
+        occurred_at=_occurred(decoded.get("timestamp")),
+        state=decoded,
+    )
+
+
+def _occurred(stamp: Any) -> datetime:
+    """An event's stored timestamp: RFC 3339 text, or the default transcoder's
+    ``{"_type_": "datetime_iso", "_data_": …}``."""
+    if isinstance(stamp, dict):
+        stamp = stamp.get("_data_")
+    moment = datetime.fromisoformat(str(stamp))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

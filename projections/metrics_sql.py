@@ -9,7 +9,6 @@ folded before (``Batch.before``) and sums a batch's deltas per counter row first
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
 from typing import Any
 
 import msgspec
@@ -82,7 +81,6 @@ class _Summed:
 class MetricsSql(BuildableView):
     """The hangup-metrics view: ``counters`` and each ended call's ``contributions``."""
 
-    account_tz: tzinfo = UTC  # Plivo's StartTime is account-local; set when opened
     tables = ("counters", "contributions")
 
     def table_statements(self) -> list[str]:

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from eventsourcing.postgres import PostgresTrackingRecorder
-from psycopg.sql import SQL
 
 from projections.building import BuildableView
 from projections.metrics_sql import MetricsSql
@@ -31,8 +30,12 @@ class _PostgresView(PostgresTrackingRecorder, BuildableView):
         name = self.tracking_table_name.removesuffix("tracking")
         self.prefix = f"{self.datastore.schema}.{name}"
         self.index_prefix = name
-        statements = [*self.table_statements(), *self.index_statements()]
-        self.sql_create_statements.extend(SQL(s) for s in statements)  # type: ignore[misc]
+
+    def table_exists(self, cursor: Cursor, name: str) -> bool:
+        """Whether the table ``name`` (schema-qualified) exists."""
+        cursor.execute("SELECT to_regclass(%s) AS found", (name,))
+        row = cursor.fetchone()
+        return row is not None and row["found"] is not None
 
     @contextlib.contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Cursor]:

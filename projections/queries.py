@@ -1,99 +1,196 @@
-"""Read queries on the views, for the read API: filtered call lists, timelines, counters."""
+"""Reads of the views in the read contract's terms (``records.py``): the call list with its
+filters and keyset paging, one call, its timeline, and the metrics' counter rows.
+
+The call list is in the order calltrail first saw the calls (``first_seen_at``, ties by
+``first_position``), oldest or newest first. Each filter is served by an index that holds
+that order after the filtered column (``timeline_sql.py``), and a page starts after the
+last row of the previous one (a keyset cursor), so every page is a range read.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID
 
+import msgspec
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
 from domain.call import Call
 from domain.ids import call_id
+from domain.numbers import e164
 from projections.log import call_events
+from projections.records import CallRecord, DialRecord, EntryRecord, LegRecord
 from projections.sql import SqlView
-from projections.timeline import Entry, entry_of
+from projections.timeline import entry_of
+from projections.times import from_micros, to_micros
+
+Order = Literal["asc", "desc"]
+_legs = msgspec.json.Decoder(list[LegRecord])
+_dials = msgspec.json.Decoder(list[DialRecord])
+_CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
+
+
+class CursorError(ValueError):
+    """A page cursor that this service did not hand out."""
 
 
 @dataclass(frozen=True, slots=True)
 class CallFilter:
-    """Filters of a list of calls; ``None`` means any."""
+    """Filters of the call list; ``None`` means any. Numbers are compared in E.164."""
 
     status: str | None = None
     direction: str | None = None
-    hangup_cause_code: str | None = None
+    hangup_cause_code: int | None = None
     from_number: str | None = None
     to_number: str | None = None
-    since: str | None = None  # ISO 8601 UTC, on first_seen
-    until: str | None = None
+    since: datetime | None = None  # first seen at or after
+    until: datetime | None = None  # first seen before
 
 
-def timeline_calls(
-    view: SqlView, where: CallFilter, after: int, limit: int
-) -> list[Mapping[str, Any]]:
-    """Calls matching ``where`` in log order (``first_position``), after the cursor ``after``."""
-    clauses: list[str] = ["first_position > ?"]
-    params: list[Any] = [after]
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of calls, and the cursor of the next one (``None`` at the end)."""
+
+    calls: list[CallRecord]
+    next_cursor: str | None
+
+
+def cursor_of(call: CallRecord) -> str:
+    """The cursor of the page after ``call``: its place in the list order."""
+    return f"{to_micros(call.first_seen_at)}.{call.first_position}"
+
+
+def parse_cursor(cursor: str) -> tuple[int, int]:
+    """``(first_seen_at, first_position)`` of a cursor; ``CursorError`` if it is not one."""
+    match = _CURSOR.fullmatch(cursor)
+    if match is None:
+        raise CursorError(f"not a cursor this service handed out: {cursor[:40]!r}")
+    return int(match[1]), int(match[2])
+
+
+def _where(where: CallFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
     for column, value in (
         ("status", where.status),
         ("direction", where.direction),
         ("hangup_cause_code", where.hangup_cause_code),
-        ("from_number", where.from_number),
-        ("to_number", where.to_number),
+        ("from_number", e164(where.from_number) if where.from_number is not None else None),
+        ("to_number", e164(where.to_number) if where.to_number is not None else None),
     ):
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
     if where.since is not None:
-        clauses.append("first_seen >= ?")
-        params.append(where.since)
+        clauses.append("first_seen_at >= ?")
+        params.append(to_micros(where.since))
     if where.until is not None:
-        clauses.append("first_seen < ?")
-        params.append(where.until)
+        clauses.append("first_seen_at < ?")
+        params.append(to_micros(where.until))
+    return clauses, params
+
+
+def list_calls(
+    view: SqlView,
+    where: CallFilter,
+    *,
+    cursor: str | None = None,
+    limit: int = 100,
+    order: Order = "asc",
+    masked: bool = False,
+) -> Page:
+    """A page of the calls matching ``where``, after ``cursor``, in list order."""
+    clauses, params = _where(where)
+    if cursor is not None:
+        seen, position = parse_cursor(cursor)
+        clauses.append(f"(first_seen_at, first_position) {'>' if order == 'asc' else '<'} (?, ?)")
+        params += [seen, position]
+    direction = "ASC" if order == "asc" else "DESC"
     query = (
-        f"SELECT * FROM {{p}}calls WHERE {' AND '.join(clauses)} ORDER BY first_position LIMIT ?"
+        f"SELECT * FROM {{p}}calls WHERE {' AND '.join(clauses) or 'TRUE'}"
+        f" ORDER BY first_seen_at {direction}, first_position {direction} LIMIT ?"
     )
-    return view.rows(query, [*params, limit])
+    calls = [call_record(row, masked) for row in view.rows(query, [*params, limit])]
+    return Page(calls, cursor_of(calls[-1]) if len(calls) == limit else None)
 
 
-def timeline_call(view: SqlView, call_uuid: str) -> Mapping[str, Any] | None:
-    """One call's summary row, or ``None``."""
-    # By the primary key: the id is the uuid5 of the CallUUID (no index on call_uuid).
+def find_call(view: SqlView, call_uuid: str, masked: bool = False) -> CallRecord | None:
+    """One call's summary, or ``None``."""
+    # By the primary key: the id is the uuid5 of the CallUUID.
     rows = view.rows(
         "SELECT * FROM {p}calls WHERE call_id = ? AND call_uuid = ?",
         [str(call_id(call_uuid)), call_uuid],
     )
-    return rows[0] if rows else None
+    return call_record(rows[0], masked) if rows else None
 
 
-def timeline_entries(app: Application[UUID], call: Mapping[str, Any]) -> list[Entry]:
-    """The entries of a call (its ``calls`` row) in log order: its callback events in the
-    log, up to the last position the row reflects, so entries and row always agree."""
-    call_id = UUID(call["call_id"])
+def mask(number: str | None, on: bool) -> str | None:
+    """All but the last four characters of a number hidden, when masking is on."""
+    if not on or number is None or len(number) <= 4:
+        return number
+    return "•" * (len(number) - 4) + number[-4:]
+
+
+def _time(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
+
+
+def call_record(row: Mapping[str, Any], masked: bool = False) -> CallRecord:
+    """A ``calls`` row in the contract's terms."""
+    legs = _legs.decode(row["legs"])
+    if masked:
+        for leg in legs:
+            leg.to_number = mask(leg.to_number, True)
+    return CallRecord(
+        call_uuid=row["call_uuid"],
+        first_position=row["first_position"],
+        last_position=row["last_position"],
+        first_seen_at=from_micros(row["first_seen_at"]),
+        direction=row["direction"],
+        from_number=mask(row["from_number"], masked),
+        to_number=mask(row["to_number"], masked),
+        status=row["status"],
+        answered=bool(row["answered"]),
+        hangup_cause=row["hangup_cause"],
+        hangup_cause_code=row["hangup_cause_code"],
+        hangup_cause_name=row["hangup_cause_name"],
+        hangup_category=row["hangup_category"],
+        hangup_source=row["hangup_source"],
+        duration=row["duration"],
+        bill_duration=row["bill_duration"],
+        started_at=_time(row["started_at"]),
+        answered_at=_time(row["answered_at"]),
+        ended_at=_time(row["ended_at"]),
+        legs=legs,
+        dials=_dials.decode(row["dials"]),
+        late=row["late"],
+        conflicts=row["conflicts"],
+        events=row["events"],
+    )
+
+
+_MASKED_PARAMS = ("From", "To", "DialBLegTo")
+
+
+def timeline_entries(
+    app: Application[UUID], call: CallRecord, masked: bool = False
+) -> list[EntryRecord]:
+    """The entries of a call in log order: its callback events in the log, up to the last
+    position its summary reflects, so entries and summary always agree."""
+    key = call_id(call.call_uuid)
     entries = []
-    for position, _, version, topic, state in call_events(app, call_id, call["last_position"]):
-        event = app.mapper.to_domain_event(StoredEvent(call_id, version, topic, state))
+    for position, _, version, topic, state in call_events(app, key, call.last_position):
+        event = app.mapper.to_domain_event(StoredEvent(key, version, topic, state))
         if isinstance(event, Call.CallbackEvent):
-            entries.append(entry_of(event, position))
+            entry = entry_of(event, position)
+            if masked:
+                for name in _MASKED_PARAMS:
+                    if name in entry.params:
+                        entry.params[name] = mask(entry.params[name], True) or ""
+            entries.append(entry)
     return entries
-
-
-def metric_counters(
-    view: SqlView, scope: str, since: str | None, until: str | None, direction: str | None
-) -> list[Mapping[str, Any]]:
-    """Counter rows of ``scope`` ("call" or "leg") with buckets in [since, until)."""
-    clauses: list[str] = ["scope = ?"]
-    params: list[Any] = [scope]
-    if since is not None:
-        clauses.append("bucket >= ?")
-        params.append(since)
-    if until is not None:
-        clauses.append("bucket < ?")
-        params.append(until)
-    if direction is not None:
-        clauses.append("direction = ?")
-        params.append(direction)
-    query = f"SELECT * FROM {{p}}counters WHERE {' AND '.join(clauses)} ORDER BY bucket"
-    return view.rows(query, params)

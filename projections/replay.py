@@ -27,7 +27,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.call import Call
 from domain.status import TERMINAL
-from projections.log import Row
+from projections.log import Row, call_key
 from projections.sql import Batch
 
 
@@ -55,14 +55,6 @@ class RegisteredState(msgspec.Struct):
 _decode_callback = msgspec.json.Decoder(CallbackState).decode
 _decode_registered = msgspec.json.Decoder(RegisteredState).decode
 _CALL_TOPIC = get_topic(Call)
-
-
-def call_key(originator_id: Any) -> str:
-    """The call's id as the views store it: ``str(UUID)``, without building a UUID."""
-    if isinstance(originator_id, str) and len(originator_id) == 32:
-        h = originator_id.lower()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-    return str(originator_id)
 
 
 class Reading(Enum):

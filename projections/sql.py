@@ -19,6 +19,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -72,6 +73,7 @@ class SqlView(ABC):
     index_suffix: str = ""
     bigint_key: str = "BIGINT PRIMARY KEY"
     tables: tuple[str, ...] = ()
+    account_tz: tzinfo = UTC  # Plivo's StartTime and friends are local to it; set when opened
 
     def sql(self, statement: str) -> str:
         """``statement`` with ``{p}``/``{i}``/``{t}`` names resolved, and our placeholders."""

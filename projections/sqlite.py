@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from eventsourcing.sqlite import SQLiteCursor, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from projections.building import NEXT, OLD, BuildableView
 from projections.metrics_sql import MetricsSql
@@ -46,19 +46,27 @@ class _SQLiteView(SQLiteTrackingRecorder, BuildableView):
         super().__init__(*args, **kwargs)
         self._bulk: sqlite3.Connection | None = None
 
-    def construct_create_table_statements(self) -> list[str]:
-        """The tracking table, then the view's own tables (indexes: ``_create_table``)."""
-        return [*super().construct_create_table_statements(), *self.table_statements()]
+    def table_exists(self, cursor: Cursor, name: str) -> bool:
+        """Whether the table ``name`` exists in the view's file."""
+        cursor.execute("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (name,))
+        return cursor.fetchone() is not None
 
-    def _create_table(self, c: SQLiteCursor) -> None:
-        # Indexes only with a new table: a swapped-in table has its own, under other names.
-        first = self.sql(f"{{p}}{self.tables[0]}")
-        c.execute("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (first,))
-        new = c.fetchone() is None
-        super()._create_table(c)
-        if new:
-            for statement in self.index_statements():
-                c.execute(statement)
+    @contextlib.contextmanager
+    def schema_transaction(self) -> Iterator[Cursor]:
+        """``BEGIN IMMEDIATE``: the version check and the change it leads to are one step,
+        whichever process opens the view first."""
+        connection = self._connect()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+        finally:
+            connection.close()
 
     @contextlib.contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Cursor]:

@@ -1,60 +1,42 @@
 """The timeline read model: one row per call, and one entry per recorded callback.
 
-A call's row is folded from its events and kept in the view (``views.py`` writes it).
-Its entries are its events themselves: the log keeps every callback verbatim, indexed by
-call, so the timeline reads them from there (``queries.timeline_entries``), cut at the
-position the call's row reflects, instead of keeping a second copy of every callback.
+A call's row is folded from its events and kept in the view (``timeline_sql.py`` writes
+it) in the read contract's terms (``records.py``): numbers in E.164, cause codes as
+integers, Plivo's local times as UTC instants. Its entries are its events themselves:
+the log keeps every callback verbatim, indexed by call, so the timeline reads them from
+there (``queries.timeline_entries``), cut at the position the call's row reflects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import tzinfo
 from operator import attrgetter
-from typing import Any, get_type_hints
+from typing import Any
 
 import msgspec
 
 from domain.call import Call
+from domain.hangup_causes import CAUSES, integer_code
 from domain.legs import DialOutcome, Leg
+from domain.numbers import e164
 from domain.status import STATUS_TEXT
+from projections.records import DialRecord, EntryRecord, LegRecord
+from projections.times import plivo_micros, to_micros
 
 _json = msgspec.json.Encoder()
 
 
-def iso_microseconds(moment: datetime) -> str:
-    """``moment.isoformat(timespec="microseconds")``, formatted by msgspec's encoder for
-    UTC times with a fraction (the stored events' own), which is several times cheaper
-    than the method, paid for every call a rebuild writes."""
-    if moment.tzinfo is UTC and moment.microsecond:
-        return f"{_json.encode(moment)[1:-2].decode()}+00:00"  # '"…Z"': quotes and zone
-    return moment.isoformat(timespec="microseconds")
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One recorded callback of a call's timeline, at its position in the event log."""
-
-    position: int
-    received_at: str  # ISO 8601, microseconds
-    kind: str
-    event: str  # the event class: Rang, Answered, Ended, DialLegUpdated, CallbackRecorded
-    reported_status: str  # CallStatus as sent ("" if none)
-    verdict: str
-    status_after: str
-    params: dict[str, str]
-
-
-def entry_of(event: Call.CallbackEvent, position: int) -> Entry:
+def entry_of(event: Call.CallbackEvent, position: int) -> EntryRecord:
     """The timeline entry of one stored callback event."""
-    return Entry(
+    return EntryRecord(
         position=position,
-        received_at=iso_microseconds(event.timestamp),
-        kind=event.kind,
+        received_at=event.timestamp,
+        source="webhook",
+        kind=event.kind,  # type: ignore[arg-type]  # a CallbackKind value
         event=type(event).__name__,
-        reported_status=event.params.get("CallStatus", ""),
-        verdict=event.verdict,
-        status_after=event.status or "",
+        reported_status=event.params.get("CallStatus"),
+        verdict=event.verdict,  # type: ignore[arg-type]  # never "duplicate": not stored
+        status_after=event.status,  # type: ignore[arg-type]  # a CallStatus value
         params=dict(event.params),
     )
 
@@ -64,7 +46,7 @@ CALL_COLUMNS = (
     "call_uuid",
     "first_position",
     "last_position",
-    "first_seen",
+    "first_seen_at",
     "direction",
     "from_number",
     "to_number",
@@ -73,12 +55,13 @@ CALL_COLUMNS = (
     "hangup_cause",
     "hangup_cause_code",
     "hangup_cause_name",
+    "hangup_category",
     "hangup_source",
     "duration",
     "bill_duration",
-    "start_time",
-    "answer_time",
-    "end_time",
+    "started_at",
+    "answered_at",
+    "ended_at",
     "legs",
     "dials",
     "late",
@@ -87,60 +70,94 @@ CALL_COLUMNS = (
 )
 
 
+def blank_none(text: str) -> str | None:
+    """``None`` for a blank value: the contract's "not reported"."""
+    return text or None
+
+
+def category_of(code: int | None) -> str | None:
+    """The category of a known cause code; ``None`` when there is no code."""
+    if code is None:
+        return None
+    cause = CAUSES.get(code)
+    return cause.category.value if cause else "unknown"
+
+
 _by_uuid = attrgetter("uuid")
-# Legs and dials are stored as JSON objects of their fields: structs made from the named
-# tuples encode so in C, far cheaper than ``_asdict``.
-_LegRow = msgspec.defstruct("LegRow", list(get_type_hints(Leg).items()))
-_DialRow = msgspec.defstruct("DialRow", list(get_type_hints(DialOutcome).items()))
+_TRUTH = {"true": True, "false": False}
 
 
-def _in_order(dials: dict[str, DialOutcome]) -> list[DialOutcome]:
-    """The call's dials sorted by their repr (as ``Call.summary``), which costs only when
-    there is more than one."""
-    values = list(dials.values())
-    if len(values) > 1:
-        values.sort(key=repr)
-    return values
+def _leg_record(leg: Leg) -> LegRecord:
+    return LegRecord(
+        b_leg_uuid=leg.uuid,
+        status=blank_none(leg.status),
+        answered=leg.answered,
+        to_number=blank_none(e164(leg.to)),
+        hangup_cause=blank_none(leg.hangup_cause),
+        hangup_cause_code=integer_code(leg.hangup_cause_code),
+        hangup_cause_name=blank_none(leg.hangup_cause_name),
+        hangup_source=blank_none(leg.hangup_source),
+        duration=leg.duration,
+        bill_duration=leg.bill_duration,
+        dial_status=blank_none(leg.dial_status),
+    )
+
+
+def _dial_record(dial: DialOutcome) -> DialRecord:
+    return DialRecord(
+        dial_status=blank_none(dial.status),
+        ring_status=_TRUTH.get(dial.ring_status.lower()),
+        hangup_cause=blank_none(dial.hangup_cause),
+        b_leg_uuid=blank_none(dial.b_leg_uuid),
+    )
 
 
 def _legs_text(legs: dict[str, Leg]) -> str:
     if not legs:
         return "[]"
-    return _json.encode([_LegRow(*leg) for leg in sorted(legs.values(), key=_by_uuid)]).decode()
+    ordered = sorted(legs.values(), key=_by_uuid)
+    return _json.encode([_leg_record(leg) for leg in ordered]).decode()
 
 
 def _dials_text(dials: dict[str, DialOutcome]) -> str:
     if not dials:
         return "[]"
-    return _json.encode([_DialRow(*dial) for dial in _in_order(dials)]).decode()
+    values = list(dials.values())
+    if len(values) > 1:
+        values.sort(key=repr)  # as ``Call.summary`` orders them
+    return _json.encode([_dial_record(dial) for dial in values]).decode()
 
 
-def call_row(call: Call, call_id: str, first: int, last: int) -> tuple[Any, ...]:
-    """The summary row of a call after the events up to position ``last``."""
+def call_row(call: Call, call_id: str, first: int, last: int, zone: tzinfo) -> tuple[Any, ...]:
+    """The summary row of a call after the events up to position ``last``; Plivo's local
+    times are read in ``zone``, the account's time zone."""
     hangup = call.hangup
+    parties = call.parties
+    code = integer_code(hangup.cause_code) if hangup else None
     return (
         call_id,
         call.call_uuid,
         first,
         last,
-        iso_microseconds(call.created_on),
-        call.parties.direction,
-        call.parties.from_,
-        call.parties.to,
-        STATUS_TEXT[call.status],
-        int(call.answered),
-        hangup.cause if hangup else "",
-        hangup.cause_code if hangup else "",
-        hangup.cause_name if hangup else "",
-        hangup.source if hangup else "",
+        to_micros(call.created_on),
+        parties.direction or None,
+        blank_none(e164(parties.from_)),
+        blank_none(e164(parties.to)),
+        STATUS_TEXT[call.status] or None,
+        call.answered,
+        blank_none(hangup.cause) if hangup else None,
+        code,
+        blank_none(hangup.cause_name) if hangup else None,
+        category_of(code),
+        blank_none(hangup.source) if hangup else None,
         hangup.duration if hangup else None,
         hangup.bill_duration if hangup else None,
-        hangup.start_time if hangup else "",
-        hangup.answer_time if hangup else "",
-        hangup.end_time if hangup else "",
+        plivo_micros(hangup.start_time, zone) if hangup else None,
+        plivo_micros(hangup.answer_time, zone) if hangup else None,
+        plivo_micros(hangup.end_time, zone) if hangup else None,
         _legs_text(call.legs),
         _dials_text(call.dials),
         call.late,
         call.conflicts,
-        call.version,
+        call.version - 1,  # the registration is not a callback
     )

@@ -1,7 +1,9 @@
 """The timeline view's table: ``calls``, one row per call, upserted as the call changes.
 
-A call's entries are not copied here: they are its events in the log (``timeline.py``,
-``queries.timeline_entries``).
+Every filter of the call list is served by an index that also holds the list's order
+(first seen, then first position), so a filtered page is a range read however rare or
+common the value, on the last page as on the first. A call's entries are not copied
+here: they are its events in the log (``timeline.py``, ``queries.timeline_entries``).
 """
 
 from __future__ import annotations
@@ -14,19 +16,25 @@ from projections.timeline import CALL_COLUMNS, call_row
 
 _CALLS_DDL = (
     "call_id TEXT PRIMARY KEY, call_uuid TEXT NOT NULL, first_position BIGINT NOT NULL,"
-    " last_position BIGINT NOT NULL, first_seen TEXT NOT NULL, direction TEXT,"
-    " from_number TEXT, to_number TEXT, status TEXT, answered INTEGER, hangup_cause TEXT,"
-    " hangup_cause_code TEXT, hangup_cause_name TEXT, hangup_source TEXT, duration INTEGER,"
-    " bill_duration INTEGER, start_time TEXT, answer_time TEXT, end_time TEXT, legs TEXT,"
-    " dials TEXT, late INTEGER, conflicts INTEGER, events INTEGER"
+    " last_position BIGINT NOT NULL, first_seen_at BIGINT NOT NULL, direction TEXT,"
+    " from_number TEXT, to_number TEXT, status TEXT, answered BOOLEAN NOT NULL,"
+    " hangup_cause TEXT, hangup_cause_code INTEGER, hangup_cause_name TEXT,"
+    " hangup_category TEXT, hangup_source TEXT, duration INTEGER, bill_duration INTEGER,"
+    " started_at BIGINT, answered_at BIGINT, ended_at BIGINT, legs TEXT NOT NULL,"
+    " dials TEXT NOT NULL, late INTEGER NOT NULL, conflicts INTEGER NOT NULL,"
+    " events INTEGER NOT NULL"
 )
-# Set once, when a call is first written: where it sorts in list order.
-_FIRST_ONLY = {"call_id", "call_uuid", "first_position", "first_seen"}
+# Set once, when a call is first written: where it sorts in the list.
+_FIRST_ONLY = {"call_id", "call_uuid", "first_position", "first_seen_at"}
+# The call list's filters, each indexed with the list's order after it.
+FILTER_COLUMNS = ("status", "direction", "hangup_cause_code", "from_number", "to_number")
+ORDER_COLUMNS = ("first_seen_at", "first_position")
 
 
 class TimelineSql(BuildableView):
     """The timeline view: ``calls``, one row per call."""
 
+    schema_version = 2
     tables = ("calls",)
     retired = ("entries",)  # a per-callback copy the timeline no longer keeps
 
@@ -35,11 +43,14 @@ class TimelineSql(BuildableView):
         return [self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}calls ({_CALLS_DDL})")]
 
     def index_statements(self) -> list[str]:
-        """The timeline's secondary indexes."""
-        return [
-            self.sql("CREATE INDEX IF NOT EXISTS {i}calls_first ON {p}calls (first_position)"),
-            self.sql("CREATE INDEX IF NOT EXISTS {i}calls_seen ON {p}calls (first_seen)"),
+        """An index per filter, each followed by the list's order; one for the order alone."""
+        order = ", ".join(ORDER_COLUMNS)
+        statements = [f"CREATE INDEX IF NOT EXISTS {{i}}calls_seen ON {{p}}calls ({order})"]
+        statements += [
+            f"CREATE INDEX IF NOT EXISTS {{i}}calls_by_{column} ON {{p}}calls ({column}, {order})"
+            for column in FILTER_COLUMNS
         ]
+        return [self.sql(statement) for statement in statements]
 
     _UPSERT = upsert(
         "calls", CALL_COLUMNS, ["call_id"], [c for c in CALL_COLUMNS if c not in _FIRST_ONLY]
@@ -51,8 +62,10 @@ class TimelineSql(BuildableView):
 
     def stage(self, batch: Batch) -> list[tuple[Any, ...]]:
         """Each touched call's row as it stands now."""
+        zone = self.account_tz
         return [
-            call_row(call, key, first, last) for key, (call, first, last) in batch.calls.items()
+            call_row(call, key, first, last, zone)
+            for key, (call, first, last) in batch.calls.items()
         ]
 
     def _write_stage(self, cursor: Cursor, staged: list[tuple[Any, ...]]) -> None:

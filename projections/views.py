@@ -37,8 +37,8 @@ def open_view(name: ViewName, env: Mapping[str, str], account_tz: tzinfo = UTC) 
     factory = InfrastructureFactory.construct(Environment(name, dict(env)))
     view = factory.tracking_recorder(resolve_topic(_VIEW_CLASSES[env["PERSISTENCE_MODULE"], name]))
     assert isinstance(view, BuildableView)
-    if isinstance(view, MetricsSql):
-        view.account_tz = account_tz
+    view.account_tz = account_tz
+    view.ensure_schema()
     view.reopen = functools.partial(open_view, name, dict(env), account_tz)
     return view
 

@@ -25,6 +25,11 @@ log = logging.getLogger("calltrail")
 
 def check_security(settings: Settings) -> None:
     """Refuse to serve unsigned webhooks unless explicitly told to, and say so every start."""
+    if not settings.api_keys:
+        log.warning(
+            "CALLTRAIL_API_KEYS is not set: every read of /v1%s will be 401",
+            "" if settings.metrics_key else " and of /metrics",
+        )
     if settings.insecure_skip_signature:
         log.warning(
             "CALLTRAIL_INSECURE_SKIP_SIGNATURE=1: webhook signatures are NOT checked; "

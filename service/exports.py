@@ -1,8 +1,9 @@
 """Exports for analytics (events or calls, JSONL or CSV) and the import of an events export.
 
-An events JSONL export holds every stored event verbatim (position, aggregate id, version,
-topic, state), so ``calltrail import`` into an empty store followed by a rebuild gives
-views identical to the original's.
+Both speak the read contract (``projections/records.py``): a calls export holds the same
+records as ``/v1/calls``, an events export the same as ``/v1/events``. An events export
+holds every stored event verbatim, so ``calltrail import`` into an empty store followed by
+a rebuild gives views identical to the original's.
 """
 
 from __future__ import annotations
@@ -16,54 +17,41 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
-from projections.queries import CallFilter, timeline_calls
+from projections.log import event_record
+from projections.queries import CallFilter, list_calls
+from projections.records import CallRecord, EventRecord
+from projections.sql import SqlView
 from store.application import CallLog
 
 PAGE = 5000
-_decode = msgspec.json.Decoder(dict[str, Any]).decode
 _encode = msgspec.json.Encoder().encode
-
-
-class ExportedEvent(msgspec.Struct):
-    """One line of an events export."""
-
-    position: int
-    aggregate_id: str
-    version: int
-    topic: str
-    timestamp: str
-    state: dict[str, Any]
 
 
 def events(
     app: CallLog, since: datetime | None = None, until: datetime | None = None
-) -> Iterator[ExportedEvent]:
-    """Every stored event in log order, optionally only those stamped in [since, until)."""
+) -> Iterator[EventRecord]:
+    """Every stored event in log order, optionally only those that occurred in
+    [since, until)."""
     start = 1
     while page := app.recorder.select_notifications(start=start, limit=PAGE):
-        for notification in page:
-            event: Any = app.mapper.to_domain_event(notification)
-            stamp = event.timestamp
+        for n in page:
+            record = event_record(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            stamp = record.occurred_at
             if (since and stamp < since) or (until and stamp >= until):
                 continue
-            yield ExportedEvent(
-                position=notification.id,
-                aggregate_id=str(notification.originator_id),
-                version=notification.originator_version,
-                topic=notification.topic,
-                timestamp=stamp.isoformat(timespec="microseconds"),
-                state=_decode(notification.state),
-            )
+            yield record
         start = page[-1].id + 1
 
 
-def calls(timeline: Any, where: CallFilter) -> Iterator[dict[str, Any]]:
-    """Every call row of the timeline view matching ``where``, in log order."""
-    after = 0
-    while rows := timeline_calls(timeline, where, after, PAGE):
-        for row in rows:
-            yield {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row
-        after = rows[-1]["first_position"]
+def calls(timeline: SqlView, where: CallFilter, masked: bool = False) -> Iterator[CallRecord]:
+    """Every call matching ``where``, in the call list's order."""
+    cursor: str | None = None
+    while True:
+        page = list_calls(timeline, where, cursor=cursor, limit=PAGE, masked=masked)
+        yield from page.calls
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
 
 
 def write_jsonl(items: Iterator[Any], out: IO[bytes], tick: Callable[[int], object]) -> int:
@@ -76,25 +64,43 @@ def write_jsonl(items: Iterator[Any], out: IO[bytes], tick: Callable[[int], obje
     return count
 
 
-def write_csv(rows: Iterator[dict[str, Any]], out: IO[str], tick: Callable[[int], object]) -> int:
-    """Write rows as CSV with a header line; return how many."""
-    writer: csv.DictWriter[str] | None = None
+def csv_row(call: CallRecord) -> dict[str, str]:
+    """A call as CSV cells: the JSON value of each field, strings unquoted, ``null`` empty
+    (so a cell reads back as the API's value: ``true``, ``4000``, an RFC 3339 time)."""
+    cells = msgspec.to_builtins(call)
+    return {
+        name: "" if value is None else value if isinstance(value, str) else _encode(value).decode()
+        for name, value in cells.items()
+    }
+
+
+def write_csv(rows: Iterator[CallRecord], out: IO[str], tick: Callable[[int], object]) -> int:
+    """Write calls as CSV with a header line of the contract's field names; return how many."""
+    writer = csv.DictWriter(out, fieldnames=list(CallRecord.__struct_fields__))
+    writer.writeheader()
     count = 0
-    for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(out, fieldnames=list(row))
-            writer.writeheader()
-        writer.writerow(row)
+    for call in rows:
+        writer.writerow(csv_row(call))
         count += 1
         tick(1)
     return count
+
+
+class _ImportedEvent(msgspec.Struct):
+    """A line of an events export, as written now or by earlier versions."""
+
+    position: int
+    aggregate_id: str
+    version: int
+    topic: str
+    state: dict[str, Any]
 
 
 def import_events(app: CallLog, lines: IO[bytes], tick: Callable[[int], object]) -> int:
     """Insert an events export into an empty store, in pages; return how many."""
     if app.recorder.max_notification_id():
         raise ValueError("import needs an empty event store")
-    decoder = msgspec.json.Decoder(ExportedEvent)
+    decoder = msgspec.json.Decoder(_ImportedEvent)
     batch: list[StoredEvent] = []
     count = 0
     for line in lines:

@@ -33,6 +33,7 @@ class Settings:
     trusted_proxies: tuple[str, ...]
     database: Database
     api_keys: tuple[str, ...]
+    metrics_key: str
     dial_numbers: tuple[str, ...]
     dial_sip_users: tuple[str, ...]
     caller_id: str
@@ -60,6 +61,7 @@ class Settings:
             trusted_proxies=reader.items("TRUSTED_PROXIES"),
             database=reader.parse("DATABASE_URL", DEFAULT_DATABASE_URL, parse_database_url),
             api_keys=reader.items("API_KEYS"),
+            metrics_key=reader.text("METRICS_KEY"),
             dial_numbers=reader.items("DIAL_NUMBERS"),
             dial_sip_users=reader.items("DIAL_SIP_USERS"),
             caller_id=reader.text("CALLER_ID"),

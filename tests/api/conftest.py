@@ -14,6 +14,9 @@ from service.settings import Settings
 from store.application import CallLog
 from tests.plivo_client import MAIN_TOKEN, PUBLIC_URL, TOKEN, PlivoSender
 
+READ_KEY = "read-key-1"
+METRICS_KEY = "scrape-key-1"
+
 
 def settings_for(database_url: str, **extra: str) -> Settings:
     """Settings as a deployment would set them, on ``database_url``."""
@@ -27,6 +30,8 @@ def settings_for(database_url: str, **extra: str) -> Settings:
         "CALLTRAIL_CALLER_ID": "+14155550199",
         "CALLTRAIL_GREETING": "Connecting you now",
         "CALLTRAIL_MAX_BODY_BYTES": "4096",
+        "CALLTRAIL_API_KEYS": READ_KEY,
+        "CALLTRAIL_METRICS_KEY": METRICS_KEY,
     }
     return Settings.from_env(env | {f"CALLTRAIL_{k}": v for k, v in extra.items()})
 

@@ -1,0 +1,137 @@
+"""Reads of the metrics view in the read contract's terms: ended calls per hangup cause,
+and KPIs per hour or day (``ratios.py`` computes them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from domain.hangup_causes import integer_code, lookup
+from projections.hangup_metrics import PDD_BOUNDS
+from projections.ratios import CounterRow, Kpis, kpis
+from projections.records import CauseRecord, KpiBucket, KpiRecord
+from projections.sql import SqlView
+
+Bucket = Literal["hour", "day"]
+_HOUR = timedelta(hours=1)
+
+
+def hour_bounds(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    """Counter buckets from the hour holding ``since`` to the end of the hour holding
+    ``until`` (UTC), as the view keys them; an end past the last hour means no end."""
+    floor = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0) if since else None
+    ceiling = None
+    if until is not None:
+        ceiling = until.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if ceiling != until:
+            try:
+                ceiling += _HOUR
+            except OverflowError:
+                ceiling = None
+    return (
+        floor.isoformat() if floor else None,
+        ceiling.isoformat() if ceiling else None,
+    )
+
+
+def counter_rows(
+    view: SqlView, since: datetime | None, until: datetime | None, direction: str | None
+) -> list[Mapping[str, Any]]:
+    """The calls' counter rows with hour buckets in the range, in bucket order."""
+    low, high = hour_bounds(since, until)
+    clauses: list[str] = ["scope = 'call'"]
+    params: list[Any] = []
+    for clause, value in (("bucket >= ?", low), ("bucket < ?", high), ("direction = ?", direction)):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    query = f"SELECT * FROM {{p}}counters WHERE {' AND '.join(clauses)} ORDER BY bucket"
+    return view.rows(query, params)
+
+
+def hangup_causes(
+    view: SqlView, since: datetime | None, until: datetime | None, direction: str | None
+) -> tuple[list[CauseRecord], int]:
+    """Ended calls per hangup cause code and source, with their share; and the total."""
+    totals: dict[tuple[int | None, str], list[Any]] = {}
+    for row in counter_rows(view, since, until, direction):
+        key = (integer_code(row["cause_code"]), row["cause_source"])
+        entry = totals.setdefault(key, [row["cause_name"], 0, 0])
+        entry[0] = entry[0] or row["cause_name"]
+        entry[1] += row["calls"]
+        entry[2] += row["answered"]
+    total = sum(entry[1] for entry in totals.values())
+    rows = [
+        CauseRecord(
+            hangup_cause_code=code,
+            hangup_cause_name=name or (lookup(code).name if code is not None else None),
+            hangup_source=source or None,
+            hangup_category=lookup(code).category.value,
+            calls=calls,
+            answered=answered,
+            share=calls / total,
+        )
+        for (code, source), (name, calls, answered) in sorted(totals.items(), key=_cause_order)
+        if calls
+    ]
+    return rows, total
+
+
+def _cause_order(item: tuple[tuple[int | None, str], list[Any]]) -> tuple[int, int, str]:
+    (code, source), _ = item
+    return (code is None, code or 0, source)
+
+
+def _record(result: Kpis) -> KpiRecord:
+    return KpiRecord(
+        attempts=result.attempts,
+        answered=result.answered,
+        asr=result.asr,
+        ner=result.ner,
+        acd=result.acd,
+        pdd_p50=result.pdd_p50,
+        pdd_p95=result.pdd_p95,
+    )
+
+
+def kpi_buckets(
+    view: SqlView,
+    since: datetime | None,
+    until: datetime | None,
+    direction: str | None,
+    bucket: Bucket,
+    min_count: int,
+) -> tuple[list[KpiBucket], KpiRecord]:
+    """KPIs per hour or day (UTC) and over the whole range."""
+    width = 13 if bucket == "hour" else 10  # of the bucket's text: "YYYY-MM-DDTHH" or the day
+    grouped: dict[str, list[CounterRow]] = {}
+    every: list[CounterRow] = []
+    for row in counter_rows(view, since, until, direction):
+        pdd = tuple(row[f"pdd_{i}"] for i in range(len(PDD_BOUNDS)))
+        counter = CounterRow(
+            row["status"],
+            row["cause_code"],
+            row["calls"],
+            row["answered"],
+            row["talk_seconds"],
+            pdd,
+        )
+        grouped.setdefault(row["bucket"][:width], []).append(counter)
+        every.append(counter)
+    buckets = [
+        KpiBucket(bucket_start=_bucket_start(key), **_fields(kpis(rows, min_count)))
+        for key, rows in sorted(grouped.items())
+    ]
+    return buckets, _record(kpis(every, min_count))
+
+
+def _fields(result: Kpis) -> dict[str, Any]:
+    record = _record(result)
+    return {name: getattr(record, name) for name in record.__struct_fields__}
+
+
+def _bucket_start(key: str) -> datetime:
+    """The start of a bucket from its text: ``YYYY-MM-DDTHH`` or ``YYYY-MM-DD``, UTC."""
+    text = f"{key}:00:00" if "T" in key else key
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)

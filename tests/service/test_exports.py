@@ -70,4 +70,5 @@ def test_calls_export_as_csv_with_a_time_filter(
         == 0
     )
     header, *after = late.read_text(encoding="utf-8").splitlines()
-    assert header.startswith("call_uuid,first_position,") and after == []
+    assert header.startswith("call_uuid,first_position,")
+    assert after == []

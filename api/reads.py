@@ -3,13 +3,14 @@
 Every response carries the log position its view reflects (body ``position`` and header
 ``X-Calltrail-Position``); ``min_position`` waits, bounded, for the view to reach a
 position, so a client reads its own writes without sleeping. Bearer keys from
-``CALLTRAIL_API_KEYS`` guard it all.
+``CALLTRAIL_API_KEYS`` guard it all. A parameter a view could not compare (a time out of
+range once in UTC, a NUL character) is a 400 naming it (``api/read_params.py``).
 """
 
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -21,6 +22,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from api.errors import ApiError, ErrorBody
+from api.read_params import hour_bounds, refuse_nul, stamp
 from api.schemas import (
     CallOut,
     CallPage,
@@ -140,19 +142,6 @@ def call_out(row: Any, masked: bool) -> CallOut:
     )
 
 
-def utc(moment: datetime | None) -> datetime | None:
-    """A bound as an aware UTC datetime (naive input is taken as UTC)."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def stamp(moment: datetime | None) -> str | None:
-    """The view's ISO format for times (UTC, microseconds)."""
-    found = utc(moment)
-    return None if found is None else found.isoformat(timespec="microseconds")
-
-
 @get("/calls", sync_to_thread=True, responses=ERRORS)
 def list_calls(
     request: Request[Any, Any, Any],
@@ -168,11 +157,10 @@ def list_calls(
     min_position: MinPosition = 0,
 ) -> CallPage:
     """Calls in the order calltrail first saw them, filtered; cursor-paginated."""
+    bounds = stamp(since, "since"), stamp(until, "until")  # a bad one: 400, without waiting
     view = view_at(request, "timeline", min_position)
     seen_at = position(view)
-    where = CallFilter(
-        status, direction, hangup_cause_code, from_number, to_number, stamp(since), stamp(until)
-    )
+    where = CallFilter(status, direction, hangup_cause_code, from_number, to_number, *bounds)
     rows = timeline_calls(view, where, cursor, limit)
     masked = request.app.state.settings.mask_numbers
     items = [call_out(row, masked) for row in rows]
@@ -214,21 +202,6 @@ def get_timeline(
     return TimelineResponse(call=call_out(row, masked), entries=entries, position=position(view))
 
 
-def hour_bounds(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
-    """Bucket bounds: from the hour holding ``since`` to the end of the hour holding ``until``."""
-    start, end = utc(since), utc(until)
-    floor = start.replace(minute=0, second=0, microsecond=0) if start else None
-    ceiling = None
-    if end is not None:
-        ceiling = end.replace(minute=0, second=0, microsecond=0)
-        if ceiling != end:
-            ceiling += timedelta(hours=1)
-    return (
-        floor.isoformat() if floor else None,
-        ceiling.isoformat() if ceiling else None,
-    )
-
-
 @get("/metrics/hangup-causes", sync_to_thread=True, responses=ERRORS)
 def hangup_causes(
     request: Request[Any, Any, Any],
@@ -238,10 +211,11 @@ def hangup_causes(
     min_position: MinPosition = 0,
 ) -> HangupCauses:
     """Ended calls per hangup cause code and source, with their share of all calls."""
+    bounds = hour_bounds(since, until)  # a bad one: 400, without waiting
     view = view_at(request, "metrics", min_position)
     seen_at = position(view)
     totals: dict[tuple[str, str], list[Any]] = {}
-    for row in metric_counters(view, "call", *hour_bounds(since, until), direction):
+    for row in metric_counters(view, "call", *bounds, direction):
         entry = totals.setdefault(
             (row["cause_code"], row["cause_source"]), [row["cause_name"], 0, 0]
         )
@@ -281,12 +255,13 @@ def kpi_report(
     min_position: MinPosition = 0,
 ) -> KpiReport:
     """ASR, NER, ACD and PDD per hour or day, and over the whole range."""
+    bounds = hour_bounds(since, until)  # a bad one: 400, without waiting
     view = view_at(request, "metrics", min_position)
     seen_at = position(view)
     width = 13 if bucket == "hour" else 10
     grouped: dict[str, list[CounterRow]] = {}
     every: list[CounterRow] = []
-    for row in metric_counters(view, "call", *hour_bounds(since, until), direction):
+    for row in metric_counters(view, "call", *bounds, direction):
         pdd = tuple(row[f"pdd_{i}"] for i in range(len(PDD_BOUNDS)))
         counter = CounterRow(
             row["status"],
@@ -324,6 +299,6 @@ def events(
 read_api = Router(
     path="/v1",
     route_handlers=[list_calls, get_call, get_timeline, hangup_causes, kpi_report, events],
-    guards=[require_api_key],
+    guards=[require_api_key, refuse_nul],
     tags=["read API"],
 )

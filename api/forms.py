@@ -2,7 +2,7 @@
 
 Blank values are kept (``AnswerTime=`` on an unanswered call is meaningful, and it is
 part of the signature), unknown fields are kept verbatim for the audit trail, and a
-repeated key keeps every value.
+repeated key the domain does not read keeps every value.
 
 What calltrail cannot store or read back is refused here, before anything is stored, with
 the same rule on every store: a NUL character in a name or value (PostgreSQL's text

@@ -147,7 +147,7 @@ class Call(Aggregate):
           record, and it says so with an empty ``AnswerTime`` and ``Duration=0``; an
           ``in-progress`` callback or an ``AnswerTime`` on another callback does not
           overrule it, before the outcome (the flag is cleared) or after it (a late
-          callback is kept in the timeline and counted, and sets nothing).
+          ``in-progress`` is kept in the timeline and counted, and leaves it unset).
         - Otherwise answered-ness is an "or" over every callback that is not a
           conflict, so it does not depend on arrival order either.
 

@@ -19,7 +19,7 @@ from api import metric_reads, reads
 from api.errors import EXCEPTION_HANDLERS
 from api.observability import PROMETHEUS, MetricsController, Observability, readyz
 from api.openapi import SECURITY, assets_router, openapi_config
-from api.reading import api_key_guard
+from api.reading import api_key_guard, refuse_nul
 from api.responses import Replies
 from api.signature import SignatureVerifier
 from api.webhooks import Webhooks, webhook_handlers
@@ -133,7 +133,7 @@ def read_router(api_keys: tuple[str, ...]) -> Router:
             metric_reads.kpi_report,
             reads.events,
         ],
-        guards=[api_key_guard(api_keys)],
+        guards=[api_key_guard(api_keys), refuse_nul],
         security=SECURITY,
         tags=["read API"],
     )

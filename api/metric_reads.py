@@ -32,11 +32,10 @@ def hangup_causes_route(
     min_position: MinPosition = 0,
 ) -> HangupCauses:
     """Ended calls per hangup cause code and source, with their share of all calls."""
+    start, end = parse_time("since", since), parse_time("until", until)
     view = view_at(views.metrics, call_log, settings, min_position)
     seen_at = position(view)
-    rows, total = hangup_causes(
-        view, parse_time("since", since), parse_time("until", until), direction
-    )
+    rows, total = hangup_causes(view, start, end, direction)
     return HangupCauses(rows=rows, total=total, position=seen_at)
 
 
@@ -61,14 +60,8 @@ def kpi_report(
     min_position: MinPosition = 0,
 ) -> KpiReport:
     """ASR, NER, ACD and PDD per hour or day, and over the whole range."""
+    start, end = parse_time("since", since), parse_time("until", until)
     view = view_at(views.metrics, call_log, settings, min_position)
     seen_at = position(view)
-    buckets, total = kpi_buckets(
-        view,
-        parse_time("since", since),
-        parse_time("until", until),
-        direction,
-        bucket,
-        min_count,
-    )
+    buckets, total = kpi_buckets(view, start, end, direction, bucket, min_count)
     return KpiReport(bucket=bucket, buckets=buckets, total=total, position=seen_at)

@@ -104,6 +104,32 @@ def parse_time(name: str, text: str | None) -> datetime | None:
         raise ApiError(400, "invalid_parameter", f"{name}: {error}") from None
 
 
+TIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$"
+)
 TimeParam = Annotated[
-    str | None, QueryParameter(description=MOMENT_HELP, examples=[Example(value="2026-12-02")])
+    str | None,
+    QueryParameter(
+        description=MOMENT_HELP,
+        pattern=TIME_PATTERN,
+        examples=[Example(value="2026-12-02"), Example(value="2026-12-02T08:00:00Z")],
+    ),
 ]
+
+
+def refuse_nul(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """400 naming the first path or query parameter whose value holds a NUL character:
+    PostgreSQL cannot compare one, and no stored value holds one (webhooks with a NUL are
+    refused), so it could never match."""
+    values = list(connection.path_params.items())
+    query = connection.scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:  # the common case decodes nothing more
+        values += connection.query_params.multi_items()
+    for name, value in values:
+        if isinstance(value, str) and "\x00" in value:
+            raise ApiError(
+                400,
+                "invalid_parameter",
+                f"{name}: holds a NUL character (U+0000), which no stored value holds",
+            )

@@ -19,7 +19,7 @@ from domain.callbacks import Callback, CallbackKind, shows_answer
 from domain.hangup import AUTHORITY, HangupReport, Parties, better_parties, hangup_report
 from domain.ids import call_id
 from domain.legs import DialOutcome, Leg, dial_outcome, merge_action, merge_callback
-from domain.status import TERMINAL, CallStatus, Verdict, classify, parse_status
+from domain.status import TERMINAL, UNANSWERED, CallStatus, Verdict, classify, parse_status
 
 
 class CallbackFacts(Protocol):
@@ -167,10 +167,25 @@ class Call(Aggregate):
     def evolve(self, event: CallbackFacts) -> None:
         """Assign the state an event implies. Called by every event, live and on replay.
 
-        Written for speed (a replay runs it for every callback ever stored): the kind
-        and status values are looked up, not re-parsed, when they are the canonical ones
-        the events carry, and enum members are module constants (an enum class's
-        attribute costs as much as a dict lookup and a function call).
+        The summary is always consistent, whatever arrives in whatever order:
+
+        - A ``conflict`` (a second, different outcome) is counted and kept in the
+          timeline, and changes nothing else: status, answered, hangup cause, durations,
+          times, parties, legs and dials stay those of the first outcome, whole.
+        - An unanswered outcome (``UNANSWERED``: busy, no-answer, cancel, timeout,
+          failed) means the call was not answered. Plivo's hangup request is its call
+          record, and it says so with an empty ``AnswerTime`` and ``Duration=0``; an
+          ``in-progress`` callback or an ``AnswerTime`` on another callback does not
+          overrule it, before the outcome (the flag is cleared) or after it (a late
+          ``in-progress`` is kept in the timeline and counted, and leaves it unset).
+        - Otherwise answered-ness is an "or" over every callback that is not a
+          conflict, so it does not depend on arrival order either.
+
+        Total (never raises: it re-runs on every replay) and written for speed (a
+        replay runs it for every callback ever stored): the kind and status values are
+        looked up, not re-parsed, when they are the canonical ones the events carry, and
+        enum members are module constants (an enum class's attribute costs as much as a
+        dict lookup and a function call).
         """
         kind = _KINDS.get(event.kind) or CallbackKind(event.kind)
         params = event.params
@@ -178,14 +193,14 @@ class Call(Aggregate):
         status = event.status
         self.status = (_STATUSES.get(status) or parse_status(status)) if status else None
         verdict = event.verdict
+        if verdict == _CONFLICT:
+            self.conflicts += 1
+            return
         if verdict == _LATE:
             self.late += 1
-        elif verdict == _CONFLICT:
-            self.conflicts += 1
-        # Facts that are true whatever the order: answered-ness is an "or" over every
-        # callback, and the hangup details come from the (one) hangup request.
-        if not self.answered and shows_answer(params):
-            self.answered = True
+        # Facts that are true whatever the order: see the docstring for answered-ness;
+        # the hangup details come from the (one) hangup request.
+        self.answered = self.status not in UNANSWERED and (self.answered or shows_answer(params))
         if AUTHORITY[kind] > self.parties.authority:  # else better_parties keeps them
             self.parties = better_parties(self.parties, kind, params)
         if kind is _DIAL_CALLBACK:
@@ -208,7 +223,11 @@ class Call(Aggregate):
                 self.legs[outcome.b_leg_uuid] = merge_action(leg, outcome)
 
     def summary(self) -> CallSummary:
-        """The call's state as plain, comparable values (legs and dials in a stable order)."""
+        """The call's state as plain, comparable values (legs and dials in a stable order).
+
+        Consistent by the rules of ``evolve``: an unanswered outcome is never answered,
+        and the facts are the first outcome's, whatever conflicting ones came after.
+        """
         return CallSummary(
             call_uuid=self.call_uuid,
             status=self.status,

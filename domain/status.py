@@ -46,6 +46,12 @@ TERMINAL: frozenset[CallStatus] = frozenset(
     }
 )
 
+# The outcomes that say the call was never answered: busy, no-answer, cancel and timeout
+# end a call before answer, and failed is a call that "could not connect" (protocol notes
+# §2.1, §2.4: all five come with an empty ``AnswerTime`` and ``Duration=0``). Only
+# ``completed`` may end an answered call.
+UNANSWERED: frozenset[CallStatus] = TERMINAL - {CallStatus.COMPLETED}
+
 # The rule table. ``None`` is a call not seen yet. In-progress may end in any terminal
 # status, not only ``completed``: a hangup's status must win whatever order the answer
 # and hangup callbacks arrive in, or the final state would depend on arrival order.

@@ -32,6 +32,7 @@ from projections.times import from_micros, to_micros
 Order = Literal["asc", "desc"]
 _legs = msgspec.json.Decoder(list[LegRecord])
 _dials = msgspec.json.Decoder(list[DialRecord])
+CURSOR_PATTERN = r"^-?[0-9]{1,19}\.[0-9]{1,19}$"
 _CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
 
 
@@ -68,7 +69,7 @@ def cursor_of(call: CallRecord) -> str:
 def parse_cursor(cursor: str) -> tuple[int, int]:
     """``(first_seen_at, first_position)`` of a cursor; ``CursorError`` if it is not one."""
     match = _CURSOR.fullmatch(cursor)
-    if match is None:
+    if match is None or not all(-(2**63) <= int(part) < 2**63 for part in match.groups()):
         raise CursorError(f"not a cursor this service handed out: {cursor[:40]!r}")
     return int(match[1]), int(match[2])
 

@@ -66,10 +66,19 @@ def common(spec: CallSpec, status: CallStatus, event: str) -> dict[str, str]:
     }
 
 
-def hangup(spec: CallSpec, talk: int, code: tuple[str, str, str, str]) -> Callback:
-    """The hangup_url request ending ``spec`` after ``talk`` seconds (0: unanswered)."""
+NORMAL = ("4000", "NORMAL_CLEARING", "Normal Hangup", "Callee")
+
+
+def hangup(
+    spec: CallSpec,
+    talk: int,
+    code: tuple[str, str, str, str],
+    status: CallStatus | None = None,
+) -> Callback:
+    """The hangup_url request ending ``spec`` (or reporting ``status`` for it) after ``talk``
+    seconds (0: unanswered)."""
     answered_at = T0 + timedelta(seconds=10)
-    params = common(spec, spec.status, "Hangup") | {
+    params = common(spec, status or spec.status, "Hangup") | {
         "AnswerTime": stamp(answered_at) if talk else "",
         "BillDuration": str(-(-talk // 60) * 60),
         "BillRate": "0.005",
@@ -153,8 +162,7 @@ def outbound(
         answer = common(spec, CallStatus.IN_PROGRESS, "StartApp")
         spec.callbacks.append(cb(CallbackKind.ANSWER, answer))
         spec.callbacks += dial_legs(spec, answered_leg=dial_answered, losers=losers)
-        normal = ("4000", "NORMAL_CLEARING", "Normal Hangup", "Callee")
-        spec.callbacks.append(hangup(spec, talk, normal))
+        spec.callbacks.append(hangup(spec, talk, NORMAL))
         spec.answered, spec.cause_code, spec.duration = True, "4000", talk
     else:
         spec.callbacks.append(hangup(spec, 0, UNANSWERED[outcome]))
@@ -176,3 +184,18 @@ def inbound(answered: bool, talk: int = 42, losers: int = 0) -> CallSpec:
         spec.callbacks.append(hangup(spec, 0, code))
         spec.cause_code = "3020"
     return spec
+
+
+def other_outcome(spec: CallSpec, status: CallStatus, talk: int) -> Callback:
+    """A hangup reporting ``status`` for ``spec``'s call, answered if ``talk`` > 0: a second,
+    different outcome when ``status`` is not the call's (Plivo never sends one)."""
+    return hangup(spec, talk, UNANSWERED.get(status, NORMAL), status)
+
+
+def stray(spec: CallSpec, kind: CallbackKind, status: CallStatus, answer_time: bool) -> Callback:
+    """A callback of ``kind`` reporting ``status``, with an ``AnswerTime`` if asked: at odds
+    with an unanswered call (an ``in-progress`` before or after its busy hangup)."""
+    params = common(spec, status, "Stray") | {"X-PH-Stray": new_uuid()}
+    if answer_time:
+        params["AnswerTime"] = stamp(T0 + timedelta(seconds=10))
+    return cb(kind, params)

@@ -144,6 +144,22 @@ def test_the_raw_event_stream_pages_through_the_log(client: TestClient[Litestar]
         ("/v1/calls", {"cursor": "-1"}, "cursor"),
         ("/v1/metrics/kpis", {"bucket": "week"}, "bucket"),
         ("/v1/events", {"after": "x"}, "after"),
+        # Well formed, but outside what UTC can express once converted.
+        *(
+            (path, {name: value}, name)
+            for path in ("/v1/calls", "/v1/metrics/kpis", "/v1/metrics/hangup-causes")
+            for name, value in (
+                ("since", "0001-01-01T00:00:00+05:00"),
+                ("until", "9999-12-31T23:59:59-05:00"),
+            )
+        ),
+        # A NUL character, which no view can compare (PostgreSQL refuses it).
+        ("/v1/calls", {"status": "\x00"}, "status"),
+        ("/v1/calls", {"from": "+1\x00"}, "from"),
+        ("/v1/metrics/kpis", {"direction": "in\x00"}, "direction"),
+        ("/v1/metrics/hangup-causes", {"direction": "\x00"}, "direction"),
+        ("/v1/calls/a%00b", {}, "call_uuid"),
+        ("/v1/calls/a%00b/timeline", {}, "call_uuid"),
     ],
 )
 def test_bad_parameters_are_a_400_naming_them(
@@ -152,6 +168,17 @@ def test_bad_parameters_are_a_400_naming_them(
     response = client.get(path, params=params, headers=AUTH)
     assert response.status_code == 400
     assert named in response.text
+
+
+def test_the_ends_of_the_time_range_select_every_call(client: TestClient[Litestar]) -> None:
+    position = deliver(client, [outbound(CallStatus.BUSY)])
+    ends = {"since": "0001-01-01T00:00:00Z", "until": "9999-12-31T23:30:00Z"}
+    calls = read(client, "/v1/calls", min_position=position, **ends)
+    kpis = read(client, "/v1/metrics/kpis", min_position=position, **ends)
+    causes = read(client, "/v1/metrics/hangup-causes", min_position=position, **ends)
+    assert [r.status_code for r in (calls, kpis, causes)] == [200, 200, 200], causes.text
+    assert len(calls.json()["items"]) == 1
+    assert kpis.json()["total"]["attempts"] == causes.json()["total"] == 1
 
 
 def test_an_unknown_call_is_a_404(client: TestClient[Litestar]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from domain.call import Call
 from domain.callbacks import CallbackKind
 from domain.ids import call_id
 from domain.status import CallStatus, Verdict
-from tests.factories import T0, cb, inbound, outbound
+from tests.factories import T0, cb, inbound, other_outcome, outbound, stray
 
 
 def replay(call: Call) -> Call:
@@ -80,6 +81,39 @@ def test_a_second_different_outcome_is_a_conflict_and_the_first_stands() -> None
     assert (summary.status, summary.conflicts) == (CallStatus.BUSY, 1)
     assert summary.hangup is not None
     assert summary.hangup.cause_code == "3010"
+
+
+def test_a_conflicting_answered_outcome_leaves_the_busy_call_whole() -> None:
+    spec = outbound(CallStatus.BUSY, ring=False)
+    call = fresh(spec.call_uuid)
+    call.receive(spec.callbacks[0])
+    before = call.summary()
+    answered = other_outcome(spec, CallStatus.COMPLETED, talk=66)
+    assert answered.params["AnswerTime"]
+    assert call.receive(answered) is Verdict.CONFLICT
+    assert call.summary() == replace(before, conflicts=1)
+    assert (call.summary().status, call.summary().answered) == (CallStatus.BUSY, False)
+
+
+@pytest.mark.parametrize("in_progress_first", [True, False])
+def test_an_in_progress_before_or_after_a_busy_hangup_does_not_answer_it(
+    in_progress_first: bool,
+) -> None:
+    spec = outbound(CallStatus.BUSY, ring=False)
+    busy = spec.callbacks[0]
+    answer = stray(spec, CallbackKind.ANSWER, CallStatus.IN_PROGRESS, answer_time=True)
+    call = fresh(spec.call_uuid)
+    verdicts = [call.receive(c) for c in ([answer, busy] if in_progress_first else [busy, answer])]
+    summary = call.summary()
+    assert (summary.status, summary.answered) == (CallStatus.BUSY, False)
+    assert summary.hangup is not None
+    assert (summary.hangup.cause_code, summary.hangup.duration) == ("3010", 0)
+    late = (
+        [Verdict.ADVANCED, Verdict.ADVANCED]
+        if in_progress_first
+        else [Verdict.ADVANCED, Verdict.LATE]
+    )
+    assert (verdicts, summary.late) == (late, int(not in_progress_first))
 
 
 def test_completed_alone_does_not_prove_an_answer() -> None:

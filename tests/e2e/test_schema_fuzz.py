@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from domain.status import CallStatus
 from store.application import open_call_log
@@ -43,7 +44,14 @@ def check(operation: Any, base_url: str) -> None:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     def run(case: Any) -> None:
-        case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {KEY}"})
+        # Not positive_data_acceptance: a time of the documented form may still fall
+        # outside the years 1-9999 once in UTC, or name a day that does not exist, and
+        # is then a 400 by design (tests/e2e/test_read_params.py checks those answers).
+        case.call_and_validate(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {KEY}"},
+            excluded_checks=[positive_data_acceptance],
+        )
 
     try:
         run()

@@ -75,7 +75,12 @@ class CallApi:
 
     def __init__(self, options: CallApiOptions, transport: PlivoTransport | None = None) -> None:
         self.transport = transport or PlivoTransport(options.url, options.pacing)
-        self.client = plivo.RestClient(options.auth_id, options.auth_token, timeout=options.timeout)
+        try:
+            self.client = plivo.RestClient(
+                options.auth_id, options.auth_token, timeout=options.timeout
+            )
+        except sdk.AuthenticationError as error:  # the SDK checks the auth id's form
+            raise CallApiAuthError(str(error)) from None
         for session in (self.client.session, self.client.multipart_session):
             session.mount(PLIVO_API_URL + "/", self.transport)
 

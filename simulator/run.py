@@ -118,7 +118,6 @@ def summary(outcome: Outcome) -> str:
     callbacks = sum(len(call.requests) for call in outcome.calls)
     rejected = sum(len(delivery.rejected) for delivery in report.calls)
     incomplete = sum(not delivery.complete for delivery in report.calls)
-    withheld = [delivery for delivery in report.calls if delivery.withheld]
     rate = report.acknowledged / report.seconds if report.seconds else 0.0
     ms = [1000 * value for value in report.latencies]
     kinds = ", ".join(f"{name} {count:,}" for name, count in report.error_kinds.most_common())
@@ -133,14 +132,7 @@ def summary(outcome: Outcome) -> str:
         f"  latency ms: p50 {percentile(ms, 0.5):.1f}  p95 {percentile(ms, 0.95):.1f}"
         f"  p99 {percentile(ms, 0.99):.1f}",
     ]
-    if withheld:
-        undelivered = sum(delivery.sent == 0 for delivery in withheld)
-        callbacks = sum(len(delivery.withheld) for delivery in withheld)
-        lines.append(
-            f"  withheld on purpose (not failures): the hangup of"
-            f" {len(withheld) - undelivered:,} calls and every callback of {undelivered:,}"
-            f" calls, {callbacks:,} callbacks never sent"
-        )
+    lines += withheld_lines(report)
     if outcome.verification is not None:
         lines += verification_lines(outcome.verification)
     refused = [(d, i, s) for d in report.calls for i, s in d.rejected.items()]
@@ -153,6 +145,19 @@ def summary(outcome: Outcome) -> str:
             " give --public-url when the target's CALLTRAIL_PUBLIC_URL is not the URL you send to"
         )
     return "\n".join(lines)
+
+
+def withheld_lines(report: DeliveryReport) -> list[str]:
+    """What was withheld on purpose, if anything: reported, not counted as failures."""
+    withheld = [delivery for delivery in report.calls if delivery.withheld]
+    if not withheld:
+        return []
+    undelivered = sum(delivery.sent == 0 for delivery in withheld)
+    callbacks = sum(len(delivery.withheld) for delivery in withheld)
+    return [
+        f"  withheld on purpose (not failures): the hangup of {len(withheld) - undelivered:,}"
+        f" calls and every callback of {undelivered:,} calls, {callbacks:,} callbacks never sent"
+    ]
 
 
 def verification_lines(found: Verification) -> list[str]:

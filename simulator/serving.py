@@ -51,15 +51,7 @@ def run_serving(simulation: Simulation, plan: CallApiPlan, out: TextIO) -> Outco
     with api:
         outcome = run(simulation, calls)
         print(summary(outcome), file=out)
-        records = sum(len(entry.records) for entry in api.account.calls.values())
-        until = "Ctrl-C" if plan.serve_for is None else f"{plan.serve_for:g} s"
-        print(
-            f"serving Plivo's Call API at {api.url} (auth id {plan.auth_id}): {records:,}"
-            f" records of {len(calls):,} calls ended from {_span(calls)};"
-            f" until {until}, then the calls are verified again",
-            file=out,
-            flush=True,
-        )
+        print(_serving_line(api, plan, calls), file=out, flush=True)
         _wait(plan.serve_for)
     statuses = Counter(served.status for served in api.served)
     answered = ", ".join(f"{status}: {count:,}" for status, count in sorted(statuses.items()))
@@ -68,6 +60,16 @@ def run_serving(simulation: Simulation, plan: CallApiPlan, out: TextIO) -> Outco
         outcome.verification = asyncio.run(read_back(simulation, outcome.report))
         print("\n".join(verification_lines(outcome.verification)), file=out)
     return outcome
+
+
+def _serving_line(api: PlivoCallApi, plan: CallApiPlan, calls: list[SimulatedCall]) -> str:
+    records = sum(len(entry.records) for entry in api.account.calls.values())
+    until = "Ctrl-C" if plan.serve_for is None else f"{plan.serve_for:g} s"
+    return (
+        f"serving Plivo's Call API at {api.url} (auth id {plan.auth_id}): {records:,}"
+        f" records of {len(calls):,} calls ended from {_span(calls)};"
+        f" until {until}, then the calls are verified again"
+    )
 
 
 def ended_by(simulation: Simulation, moment: datetime) -> Simulation:

@@ -77,6 +77,24 @@ def compare(delivery: CallDelivery, call: dict[str, Any]) -> list[Mismatch]:
     return found
 
 
+def judge(result: Verification, delivery: CallDelivery, response: httpx.Response) -> None:
+    """File one call's read-back as missing, open, or by its mismatches."""
+    uuid = delivery.call.call_uuid
+    if response.status_code == 404 and delivery.sent == 0:
+        result.missing.append(uuid)
+    elif response.status_code == 404:
+        result.mismatches.append(Mismatch(uuid, "call", "stored", "not found"))
+    elif response.status_code != 200:
+        detail = f"HTTP {response.status_code}: {response.text[:200]}"
+        result.mismatches.append(Mismatch(uuid, "read", "HTTP 200", detail))
+    else:
+        call = response.json()["call"]
+        if delivery.withheld and call.get("status") not in _TERMINAL:
+            result.open.append(uuid)
+        else:
+            result.mismatches.extend(compare(delivery, call))
+
+
 async def verify(
     client: httpx.AsyncClient,
     deliveries: Sequence[CallDelivery],
@@ -101,17 +119,7 @@ async def verify(
             # 503: the view is still behind; the server already waited READ_WAIT_MS.
             if response.status_code != 503 or time.monotonic() > deadline:
                 break
-        if response.status_code == 404 and delivery.sent == 0:
-            result.missing.append(uuid)
-        elif response.status_code == 404:
-            result.mismatches.append(Mismatch(uuid, "call", "stored", "not found"))
-        elif response.status_code != 200:
-            detail = f"HTTP {response.status_code}: {response.text[:200]}"
-            result.mismatches.append(Mismatch(uuid, "read", "HTTP 200", detail))
-        elif delivery.withheld and response.json()["call"].get("status") not in _TERMINAL:
-            result.open.append(uuid)
-        else:
-            result.mismatches.extend(compare(delivery, response.json()["call"]))
+        judge(result, delivery, response)
         result.checked += 1
         if progress is not None:
             progress(1)

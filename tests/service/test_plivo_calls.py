@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from service.plivo_calls import CallApiAuthError, CallApiUnavailableError
+from service.plivo_calls import CallApi, CallApiAuthError, CallApiOptions, CallApiUnavailableError
 from simulator.plivo_api import PlivoCallApi
 from tests.call_api import AUTH_TOKEN, NOW, START, client, serving, simulated
 
@@ -123,6 +123,8 @@ def test_wrong_credentials_stop_with_the_settings_to_check(api: PlivoCallApi) ->
     assert "CALLTRAIL_PLIVO_AUTH_TOKEN" in str(refused.value)
     assert "not-the-token" not in str(refused.value)
     assert [served.status for served in api.served] == [401]  # a 401 is not retried
+    with pytest.raises(CallApiAuthError, match="Invalid auth_id"):
+        CallApi(CallApiOptions("MA123", AUTH_TOKEN, api.url))
 
 
 def test_a_conflicting_record_is_returned_as_plivo_gives_it(api: PlivoCallApi) -> None:

@@ -7,8 +7,9 @@ deployment fails at start with one clear message instead of at the first webhook
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from store.persistence import DEFAULT_DATABASE_URL, Database, DatabaseUrlError, parse_database_url
 
 T = TypeVar("T")
+
+PLIVO_API_URL = "https://api.plivo.com"
+"""Plivo's own API, where the plivo SDK sends Call API requests."""
+_PLIVO_AUTH_ID = re.compile(r"(MA|SA)[A-Z0-9]{18}")
 
 
 class SettingsError(ValueError):
@@ -48,6 +53,11 @@ class Settings:
     batch_wait_ms: float
     embedded_projections: bool
     read_wait_ms: int
+    plivo_auth_id: str
+    plivo_auth_token: str = field(repr=False)
+    plivo_api_url: str
+    plivo_api_rate: float
+    plivo_api_timeout: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,7 +86,16 @@ class Settings:
             batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
             read_wait_ms=reader.integer("READ_WAIT_MS", 5000, 0, 60_000),
             embedded_projections=reader.choice("PROJECTIONS", ("embedded", "off")) == "embedded",
+            plivo_auth_id=reader.parse("PLIVO_AUTH_ID", "", _plivo_auth_id),
+            plivo_auth_token=reader.secret("PLIVO_AUTH_TOKEN"),
+            plivo_api_url=reader.parse("PLIVO_API_URL", PLIVO_API_URL, _public_url),
+            plivo_api_rate=reader.number("PLIVO_API_RATE", 2.0, 0.1, 60.0),
+            plivo_api_timeout=reader.number("PLIVO_API_TIMEOUT", 10.0, 1.0, 300.0),
         )
+        if bool(settings.plivo_auth_id) != bool(settings.plivo_auth_token):
+            reader.errors.append(
+                "CALLTRAIL_PLIVO_AUTH_ID and CALLTRAIL_PLIVO_AUTH_TOKEN: set both, or neither"
+            )
         if reader.errors:
             raise SettingsError("invalid settings:\n  " + "\n  ".join(reader.errors))
         return settings
@@ -91,6 +110,10 @@ class _Reader:
 
     def text(self, name: str, default: str = "") -> str:
         return self.env.get(f"CALLTRAIL_{name}", default).strip()
+
+    def secret(self, name: str) -> str:
+        """A value never repeated in an error message."""
+        return self.text(name)
 
     def items(self, name: str) -> tuple[str, ...]:
         return tuple(item.strip() for item in self.text(name).split(",") if item.strip())
@@ -115,6 +138,17 @@ class _Reader:
             return default
         return int(raw)
 
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.text(name) or str(default)
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not low <= value <= high:
+            self.errors.append(f"CALLTRAIL_{name}={raw!r}: expected a number in {low:g}..{high:g}")
+            return default
+        return value
+
     def parse(self, name: str, default: str, parser: Callable[[str], T]) -> T:
         raw = self.text(name, default) or default
         try:
@@ -129,6 +163,12 @@ def _public_url(raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ValueError("expected http(s)://host[:port][/prefix] with no query or fragment")
     return raw.rstrip("/")
+
+
+def _plivo_auth_id(raw: str) -> str:
+    if raw and not _PLIVO_AUTH_ID.fullmatch(raw):
+        raise ValueError("expected a Plivo auth id: MA or SA and 18 capital letters or digits")
+    return raw
 
 
 def _zone(raw: str) -> ZoneInfo:

@@ -14,6 +14,7 @@ from simulator.calls import DEFAULT_MIX, Profile, parse_mix
 
 if TYPE_CHECKING:  # imported when a simulation runs: httpx and plivo take half a second
     from simulator.run import Simulation
+    from simulator.serving import CallApiPlan
 
 
 def _share(text: str) -> float:
@@ -56,6 +57,22 @@ def _moment(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (PORT 0: any free port), got {text}")
+    return host, int(port)
+
+
+def _faults(text: str) -> object:
+    from simulator.plivo_account import Faults  # noqa: PLC0415
+
+    try:
+        return Faults.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +132,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=5,
         help="retries of a 5xx or connection error, as Plivo's '#rp=all' (default 5)",
     )
+    add(
+        "--drop-hangups",
+        type=_share,
+        default=0.0,
+        help="share of calls whose hangup callback is never sent, as when Plivo gives up"
+        " on a webhook (default 0); reported apart, not a delivery failure",
+    )
+    add(
+        "--undelivered-calls",
+        type=_share,
+        default=0.0,
+        help="share of calls none of whose callbacks is sent (default 0): calltrail never"
+        " hears of them until it reconciles with Plivo's Call API",
+    )
+    add(
+        "--plivo-api",
+        type=_address,
+        metavar="HOST:PORT",
+        help="also serve Plivo's Call API with the records of every simulated call, during"
+        " the run and after it until Ctrl-C, then verify again (for calltrail reconcile)",
+    )
+    add(
+        "--plivo-auth-id",
+        help="auth id the Call API accepts (default: $CALLTRAIL_PLIVO_AUTH_ID)",
+    )
+    add(
+        "--plivo-auth-token",
+        help="auth token the Call API accepts (default: $CALLTRAIL_PLIVO_AUTH_TOKEN)",
+    )
+    add(
+        "--plivo-api-faults",
+        type=_faults,
+        help="faults of the Call API, e.g. unwritten=0.1,lookups=2,conflict=0.01,"
+        "throttle=50,retry-after=1,errors=100 (shares of calls; every Nth request)",
+    )
+    add(
+        "--serve-for",
+        type=_non_negative,
+        metavar="SECONDS",
+        help="with --plivo-api: stop serving this long after the report (default: at Ctrl-C)",
+    )
     add("--auth-token", help="Plivo auth token to sign with (default: $CALLTRAIL_AUTH_TOKEN)")
     add("--main-auth-token", help="main account token for X-Plivo-Signature-Ma-V3")
     add("--api-key", help="read API key for the check (default: $CALLTRAIL_API_KEYS)")
@@ -124,7 +182,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def simulation_of(args: argparse.Namespace, env: Mapping[str, str]) -> Simulation:
     """The simulation the parsed options describe; tokens default to ``env``'s."""
-    from simulator.delivery import DeliveryOptions, Target  # noqa: PLC0415
+    from simulator.delivery import DeliveryOptions, Target, Withholding  # noqa: PLC0415
     from simulator.run import Simulation  # noqa: PLC0415
 
     targets = args.target or ["http://127.0.0.1:8000"]
@@ -134,6 +192,8 @@ def simulation_of(args: argparse.Namespace, env: Mapping[str, str]) -> Simulatio
     token = args.auth_token or _first(env.get("CALLTRAIL_AUTH_TOKEN", ""))
     if not token:
         raise SystemExit("calltrail: no auth token: pass --auth-token or set CALLTRAIL_AUTH_TOKEN")
+    if args.drop_hangups + args.undelivered_calls > 1:
+        raise SystemExit("calltrail: --drop-hangups and --undelivered-calls add up to more than 1")
     delivery = DeliveryOptions(
         targets=[
             Target(url.rstrip("/"), public.rstrip("/"))
@@ -157,7 +217,32 @@ def simulation_of(args: argparse.Namespace, env: Mapping[str, str]) -> Simulatio
         api_key=args.api_key or _first(env.get("CALLTRAIL_API_KEYS", "")) or None,
         verify=not args.no_verify,
         progress=not args.quiet,
+        withholding=Withholding(hangups=args.drop_hangups, calls=args.undelivered_calls),
     )
+
+
+def call_api_plan(args: argparse.Namespace, env: Mapping[str, str]) -> CallApiPlan | None:
+    """How to serve the Call API (``--plivo-api``), or None; credentials default to ``env``'s."""
+    from plivo.utils import is_valid_mainaccount, is_valid_subaccount  # noqa: PLC0415
+
+    from simulator.plivo_account import Faults  # noqa: PLC0415
+    from simulator.serving import CallApiPlan  # noqa: PLC0415
+
+    if args.plivo_api is None:
+        return None
+    auth_id = args.plivo_auth_id or env.get("CALLTRAIL_PLIVO_AUTH_ID", "").strip()
+    token = args.plivo_auth_token or env.get("CALLTRAIL_PLIVO_AUTH_TOKEN", "").strip()
+    if not auth_id or not token:
+        raise SystemExit(
+            "calltrail: --plivo-api needs the credentials calltrail reconcile will use:"
+            " set CALLTRAIL_PLIVO_AUTH_ID and CALLTRAIL_PLIVO_AUTH_TOKEN"
+            " (or pass --plivo-auth-id and --plivo-auth-token)"
+        )
+    if not (is_valid_mainaccount(auth_id) or is_valid_subaccount(auth_id)):
+        raise SystemExit(f"calltrail: {auth_id!r} is not a Plivo auth id (MA or SA + 18 chars)")
+    host, port = args.plivo_api
+    faults = args.plivo_api_faults or Faults()
+    return CallApiPlan(host, port, auth_id, token, faults, args.serve_for)
 
 
 def simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -165,9 +250,15 @@ def simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     # One log line per request would drown the progress bar and the report.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     from simulator.run import run, summary  # noqa: PLC0415
+    from simulator.serving import run_serving  # noqa: PLC0415
 
-    outcome = run(simulation_of(args, env))
-    print(summary(outcome), file=sys.stderr)
+    simulation = simulation_of(args, env)
+    plan = call_api_plan(args, env)
+    if plan is not None:
+        outcome = run_serving(simulation, plan, sys.stderr)
+    else:
+        outcome = run(simulation)
+        print(summary(outcome), file=sys.stderr)
     return 0 if outcome.ok else 1
 
 

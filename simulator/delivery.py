@@ -5,6 +5,8 @@ the call progresses), in their natural order or shuffled (``reorder_rate``), spr
 every target in turn. A duplicate (``duplicate_rate``) is sent at the same moment as its
 original, to the next target, as an overlapping Plivo retry would be. A 5xx or a
 transport error is retried with backoff, as Plivo does with ``#rp=all``; a 4xx is not.
+Callbacks can be withheld on purpose (``Withholding``): never sent, as when Plivo gives
+up on a webhook; they are reported apart and are not delivery failures.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 
+from domain.callbacks import CallbackKind
 from simulator.calls import Request, SimulatedCall
 from simulator.signing import PATHS, sign_request
 
@@ -48,6 +51,30 @@ class DeliveryOptions:
     timeout: float = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class Withholding:
+    """Callbacks never sent, on purpose, as if Plivo had given up on their webhooks."""
+
+    hangups: float = 0.0  # share of calls whose hangup callback is never sent
+    calls: float = 0.0  # share of calls none of whose callbacks is sent
+
+    def choose(
+        self, calls: Sequence[SimulatedCall], rng: random.Random
+    ) -> dict[str, frozenset[int]]:
+        """The request indices to withhold, by call UUID (calls withholding nothing left out)."""
+        chosen: dict[str, frozenset[int]] = {}
+        for call in calls:
+            draw = rng.random()
+            if draw < self.calls:
+                chosen[call.call_uuid] = frozenset(range(len(call.requests)))
+            elif draw < self.calls + self.hangups:
+                kinds = enumerate(request.kind for request in call.requests)
+                chosen[call.call_uuid] = frozenset(
+                    i for i, kind in kinds if kind is CallbackKind.HANGUP
+                )
+        return chosen
+
+
 @dataclass(slots=True)
 class CallDelivery:
     """One call's delivery: which of its requests were acknowledged with a 2xx."""
@@ -56,11 +83,17 @@ class CallDelivery:
     acknowledged: set[int] = field(default_factory=set)
     rejected: dict[int, int] = field(default_factory=dict)  # request index → 4xx status
     uncertain: int = 0  # attempts that may have reached the store without a reply
+    withheld: frozenset[int] = frozenset()  # never sent, on purpose
 
     @property
     def complete(self) -> bool:
-        """Every request of the call was acknowledged at least once."""
-        return len(self.acknowledged) == len(self.call.requests)
+        """Every request of the call not withheld was acknowledged at least once."""
+        return len(self.acknowledged) + len(self.withheld) == len(self.call.requests)
+
+    @property
+    def sent(self) -> int:
+        """How many distinct requests of the call were meant to be delivered."""
+        return len(self.call.requests) - len(self.withheld)
 
 
 @dataclass(slots=True)
@@ -116,9 +149,9 @@ class Deliverer:
         self._turn = 0
         self._tls = httpx.create_ssl_context()  # one for all clients: each costs ~50 ms
 
-    def plan(self, call: SimulatedCall) -> list[list[int]]:
+    def plan(self, call: SimulatedCall, withheld: frozenset[int] = frozenset()) -> list[list[int]]:
         """The call's sends, in order: each step is one request, or it and its duplicate."""
-        order = list(range(len(call.requests)))
+        order = [index for index in range(len(call.requests)) if index not in withheld]
         if self.rng.random() < self.options.reorder_rate:
             self.rng.shuffle(order)
         steps: list[list[int]] = []
@@ -127,19 +160,24 @@ class Deliverer:
             steps.append([index, index] if twice else [index])
         return steps
 
-    async def run(self, calls: Sequence[SimulatedCall]) -> DeliveryReport:
-        """Deliver ``calls`` with ``concurrency`` calls in flight; return the report."""
-        plans = [(call, self.plan(call)) for call in calls]
-        queue: asyncio.Queue[tuple[SimulatedCall, list[list[int]]]] = asyncio.Queue()
-        for item in plans:
-            queue.put_nowait(item)
+    async def run(
+        self,
+        calls: Sequence[SimulatedCall],
+        withheld: Mapping[str, frozenset[int]] | None = None,
+    ) -> DeliveryReport:
+        """Deliver ``calls`` but what is ``withheld``, ``concurrency`` calls in flight."""
+        withheld = withheld or {}
+        queue: asyncio.Queue[tuple[CallDelivery, list[list[int]]]] = asyncio.Queue()
+        for call in calls:
+            delivery = CallDelivery(call, withheld=withheld.get(call.call_uuid, frozenset()))
+            queue.put_nowait((delivery, self.plan(call, delivery.withheld)))
         started = time.perf_counter()
         workers = [self._worker(queue) for _ in range(max(1, self.options.concurrency))]
         await asyncio.gather(*workers)
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    async def _worker(self, queue: asyncio.Queue[tuple[SimulatedCall, list[list[int]]]]) -> None:
+    async def _worker(self, queue: asyncio.Queue[tuple[CallDelivery, list[list[int]]]]) -> None:
         # A client per worker (a small pool each): httpcore's shared pool scans every
         # connection for every request, which cost more CPU than the requests themselves.
         clients = [
@@ -154,12 +192,11 @@ class Deliverer:
 
     async def _work(
         self,
-        queue: asyncio.Queue[tuple[SimulatedCall, list[list[int]]]],
+        queue: asyncio.Queue[tuple[CallDelivery, list[list[int]]]],
         clients: list[httpx.AsyncClient],
     ) -> None:
         while not queue.empty():
-            call, steps = queue.get_nowait()
-            delivery = CallDelivery(call)
+            delivery, steps = queue.get_nowait()
             self.report.calls.append(delivery)
             for step in steps:
                 self.report.duplicates += len(step) - 1

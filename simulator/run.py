@@ -13,8 +13,8 @@ import httpx
 from tqdm import tqdm
 
 from simulator.calls import CallFactory, Profile, SimulatedCall
-from simulator.delivery import Deliverer, DeliveryOptions, DeliveryReport
-from simulator.verify import Verification, verify
+from simulator.delivery import Deliverer, DeliveryOptions, DeliveryReport, Withholding
+from simulator.verify import Verification, log_head, verify
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,7 @@ class Simulation:
     progress: bool = True
     observer: Callable[[int], object] | None = None  # each reply's HTTP status (0: none)
     on_call: Callable[[int], object] | None = None  # each call delivered
+    withholding: Withholding = field(default_factory=Withholding)
 
 
 @dataclass(slots=True)
@@ -58,9 +59,10 @@ def draw(simulation: Simulation) -> list[SimulatedCall]:
     return [factory.call() for _ in range(simulation.calls)]
 
 
-async def run_async(simulation: Simulation) -> Outcome:
+async def run_async(simulation: Simulation, calls: list[SimulatedCall] | None = None) -> Outcome:
     """Deliver and (unless turned off) verify; see ``run``."""
-    calls = draw(simulation)
+    calls = draw(simulation) if calls is None else calls
+    withheld = simulation.withholding.choose(calls, random.Random(simulation.seed ^ 0xD209))
     rng = random.Random(simulation.seed ^ 0x5EED)
     with tqdm(
         total=len(calls), unit="call", desc="deliver", disable=not simulation.progress
@@ -73,23 +75,33 @@ async def run_async(simulation: Simulation) -> Outcome:
                 on_call(count)
 
         deliverer = Deliverer(simulation.delivery, rng, delivered, simulation.observer)
-        report = await deliverer.run(calls)
+        report = await deliverer.run(calls, withheld)
     verification = None
     if simulation.verify:
-        target = simulation.delivery.targets[0].url
-        timeout = simulation.delivery.timeout
-        bar = tqdm(total=len(calls), unit="call", desc="verify", disable=not simulation.progress)
-        with bar:
-            async with httpx.AsyncClient(base_url=target, timeout=timeout) as client:
-                verification = await verify(
-                    client, report.calls, report.position, simulation.api_key, progress=bar.update
-                )
+        verification = await read_back(simulation, report, report.position)
     return Outcome(simulation.seed, calls, report, verification)
 
 
-def run(simulation: Simulation) -> Outcome:
-    """Run ``simulation`` to the end (its own event loop)."""
-    return asyncio.run(run_async(simulation))
+async def read_back(
+    simulation: Simulation, report: DeliveryReport, position: int | None = None
+) -> Verification:
+    """Verify every call of ``report`` once the views reach ``position`` (None: the log's end)."""
+    target = simulation.delivery.targets[0].url
+    timeout = simulation.delivery.timeout
+    calls = len(report.calls)
+    bar = tqdm(total=calls, unit="call", desc="verify", disable=not simulation.progress)
+    with bar:
+        async with httpx.AsyncClient(base_url=target, timeout=timeout) as client:
+            if position is None:
+                position = await log_head(client, simulation.api_key)
+            return await verify(
+                client, report.calls, position, simulation.api_key, progress=bar.update
+            )
+
+
+def run(simulation: Simulation, calls: list[SimulatedCall] | None = None) -> Outcome:
+    """Run ``simulation`` (on ``calls`` if given, else its own draw) in its own event loop."""
+    return asyncio.run(run_async(simulation, calls))
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -120,13 +132,9 @@ def summary(outcome: Outcome) -> str:
         f"  latency ms: p50 {percentile(ms, 0.5):.1f}  p95 {percentile(ms, 0.95):.1f}"
         f"  p99 {percentile(ms, 0.99):.1f}",
     ]
+    lines += withheld_lines(report)
     if outcome.verification is not None:
-        found = outcome.verification
-        lines.append(
-            f"verified {found.checked:,} calls through /v1/calls: {len(found.mismatches):,}"
-            f" mismatches ({found.incomplete:,} not fully acknowledged, checked for doubling only)"
-        )
-        lines += [f"  {mismatch}" for mismatch in found.mismatches[:20]]
+        lines += verification_lines(outcome.verification)
     refused = [(d, i, s) for d in report.calls for i, s in d.rejected.items()]
     for delivery, index, status in refused[:20]:
         kind = delivery.call.requests[index].kind.value
@@ -137,3 +145,31 @@ def summary(outcome: Outcome) -> str:
             " give --public-url when the target's CALLTRAIL_PUBLIC_URL is not the URL you send to"
         )
     return "\n".join(lines)
+
+
+def withheld_lines(report: DeliveryReport) -> list[str]:
+    """What was withheld on purpose, if anything: reported, not counted as failures."""
+    withheld = [delivery for delivery in report.calls if delivery.withheld]
+    if not withheld:
+        return []
+    undelivered = sum(delivery.sent == 0 for delivery in withheld)
+    callbacks = sum(len(delivery.withheld) for delivery in withheld)
+    return [
+        f"  withheld on purpose (not failures): the hangup of {len(withheld) - undelivered:,}"
+        f" calls and every callback of {undelivered:,} calls, {callbacks:,} callbacks never sent"
+    ]
+
+
+def verification_lines(found: Verification) -> list[str]:
+    """What the read-back found: mismatches, then open and missing calls apart."""
+    lines = [
+        f"verified {found.checked:,} calls through /v1/calls: {len(found.mismatches):,}"
+        f" mismatches ({found.incomplete:,} not fully acknowledged, checked for doubling only)"
+    ]
+    lines += [f"  {mismatch}" for mismatch in found.mismatches[:20]]
+    if found.open or found.missing:
+        lines.append(
+            f"  {len(found.open):,} calls open, {len(found.missing):,} calls missing"
+            " (callbacks withheld on purpose: reconcile with Plivo's Call API to complete them)"
+        )
+    return lines

@@ -5,6 +5,12 @@ answered flag and hangup cause it was given, and with exactly one recorded callb
 distinct callback sent: none lost, none counted twice.
 A call with callbacks never acknowledged (the target was down) can only be checked
 for doubling. Reads pass ``min_position`` so they wait for the views to catch up.
+
+A call with callbacks withheld on purpose is expected to be incomplete until it is
+reconciled with Plivo's Call API: read back with a status that is not terminal it is
+*open*, not found it is *missing*, and both are listed apart from the mismatches. Once
+it reads back terminal it must match like any other call; its events are checked for
+loss only (reconciling adds entries of its own).
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from typing import Any
 
 import httpx
 
+from domain.status import TERMINAL
 from simulator.delivery import CallDelivery
+
+_TERMINAL = frozenset(status.value for status in TERMINAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,27 +49,50 @@ class Verification:
     checked: int = 0
     incomplete: int = 0  # calls with callbacks never acknowledged: checked for doubling only
     mismatches: list[Mismatch] = field(default_factory=list)
+    open: list[str] = field(default_factory=list)  # withheld callbacks, status not terminal
+    missing: list[str] = field(default_factory=list)  # every callback withheld, not found
 
 
 def compare(delivery: CallDelivery, call: dict[str, Any]) -> list[Mismatch]:
     """The differences between what was sent for a call and what the read API reports."""
     sent = delivery.call
     uuid = sent.call_uuid
-    distinct = len(sent.requests)  # each distinct callback recorded once
+    distinct = delivery.sent  # each distinct callback delivered, recorded once
+    events = call.get("events", 0)
     found: list[Mismatch] = []
     if delivery.complete:
         expected: dict[str, object] = {
             "status": sent.status.value,
             "answered": sent.answered,
             "hangup_cause_code": int(sent.cause_code),
-            "events": distinct,
         }
         for name, value in expected.items():
             if call.get(name) != value:
                 found.append(Mismatch(uuid, name, value, call.get(name)))
-    elif call.get("events", 0) > distinct:
+        if events < distinct or (events != distinct and not delivery.withheld):
+            wanted = f"at least {distinct}" if delivery.withheld else distinct
+            found.append(Mismatch(uuid, "events", wanted, events))
+    elif events > distinct:
         found.append(Mismatch(uuid, "events", f"at most {distinct}", call.get("events")))
     return found
+
+
+def judge(result: Verification, delivery: CallDelivery, response: httpx.Response) -> None:
+    """File one call's read-back as missing, open, or by its mismatches."""
+    uuid = delivery.call.call_uuid
+    if response.status_code == 404 and delivery.sent == 0:
+        result.missing.append(uuid)
+    elif response.status_code == 404:
+        result.mismatches.append(Mismatch(uuid, "call", "stored", "not found"))
+    elif response.status_code != 200:
+        detail = f"HTTP {response.status_code}: {response.text[:200]}"
+        result.mismatches.append(Mismatch(uuid, "read", "HTTP 200", detail))
+    else:
+        call = response.json()["call"]
+        if delivery.withheld and call.get("status") not in _TERMINAL:
+            result.open.append(uuid)
+        else:
+            result.mismatches.extend(compare(delivery, call))
 
 
 async def verify(
@@ -76,7 +108,7 @@ async def verify(
     result = Verification()
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     deadline = time.monotonic() + deadline_seconds
-    pending = [d for d in deliveries if d.acknowledged]
+    pending = [d for d in deliveries if d.acknowledged or d.withheld]
     result.incomplete = sum(not d.complete for d in pending)
 
     async def check(delivery: CallDelivery) -> None:
@@ -87,13 +119,7 @@ async def verify(
             # 503: the view is still behind; the server already waited READ_WAIT_MS.
             if response.status_code != 503 or time.monotonic() > deadline:
                 break
-        if response.status_code == 404:
-            result.mismatches.append(Mismatch(uuid, "call", "stored", "not found"))
-        elif response.status_code != 200:
-            detail = f"HTTP {response.status_code}: {response.text[:200]}"
-            result.mismatches.append(Mismatch(uuid, "read", "HTTP 200", detail))
-        else:
-            result.mismatches.extend(compare(delivery, response.json()["call"]))
+        judge(result, delivery, response)
         result.checked += 1
         if progress is not None:
             progress(1)
@@ -106,3 +132,11 @@ async def verify(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return result
+
+
+async def log_head(client: httpx.AsyncClient, api_key: str | None) -> int:
+    """The position of the newest event in the target's log (``/v1/events``)."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    response = await client.get("/v1/events", params={"limit": 1}, headers=headers)
+    response.raise_for_status()
+    return int(response.json()["position"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from entrypoints.docs import readme_block
@@ -16,3 +17,11 @@ def test_the_readme_transition_table_is_the_generated_one() -> None:
 def test_the_readme_shows_the_two_commands() -> None:
     assert "make run" in README
     assert "make test" in README
+
+
+def test_the_readme_configuration_table_names_every_setting() -> None:
+    source = (Path(__file__).resolve().parents[1] / "service" / "settings.py").read_text()
+    names = re.findall(r'reader\.\w+\(\s*"([A-Z_]+)"', source)
+    assert "PLIVO_API_URL" in names
+    for name in names:
+        assert f"`CALLTRAIL_{name}`" in README, name

@@ -76,3 +76,42 @@ def test_sqlite_views_get_files_beside_the_event_store(tmp_path: Path) -> None:
     env = database.eventsourcing_env("timeline")
     assert env["SQLITE_DBNAME"] == str(tmp_path / "x" / "calltrail.timeline.db")
     assert (tmp_path / "x").is_dir()
+
+
+def test_the_plivo_call_api_needs_no_setting_until_reconciling() -> None:
+    settings = Settings.from_env({})
+    assert (settings.plivo_auth_id, settings.plivo_auth_token) == ("", "")
+    assert settings.plivo_api_url == "https://api.plivo.com"
+    assert (settings.plivo_api_rate, settings.plivo_api_timeout) == (2.0, 10.0)
+    custom = Settings.from_env(
+        {
+            "CALLTRAIL_PLIVO_AUTH_ID": "SAZDK1NTG4NWE2NTHKZT",
+            "CALLTRAIL_PLIVO_AUTH_TOKEN": "tok-3a9",
+            "CALLTRAIL_PLIVO_API_URL": "http://127.0.0.1:8200/",
+            "CALLTRAIL_PLIVO_API_RATE": "0.5",
+            "CALLTRAIL_PLIVO_API_TIMEOUT": "30",
+        }
+    )
+    assert custom.plivo_api_url == "http://127.0.0.1:8200"
+    assert (custom.plivo_api_rate, custom.plivo_api_timeout) == (0.5, 30.0)
+
+
+def test_bad_plivo_settings_are_named_and_the_token_never_shown() -> None:
+    token = "s3cret-plivo-token"
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(
+            {
+                "CALLTRAIL_PLIVO_AUTH_ID": "MA123",
+                "CALLTRAIL_PLIVO_API_URL": "api.plivo.com",
+                "CALLTRAIL_PLIVO_API_RATE": "100",
+                "CALLTRAIL_PLIVO_API_TIMEOUT": "soon",
+            }
+        )
+    message = str(caught.value)
+    for name in ("PLIVO_AUTH_ID=", "PLIVO_API_URL=", "PLIVO_API_RATE=", "PLIVO_API_TIMEOUT="):
+        assert f"CALLTRAIL_{name}" in message
+    with pytest.raises(SettingsError, match="set both, or neither") as alone:
+        Settings.from_env({"CALLTRAIL_PLIVO_AUTH_TOKEN": token})
+    assert token not in str(alone.value)
+    both = {"CALLTRAIL_PLIVO_AUTH_ID": "MAZJKYZTK2ZDHMYWU3ZD", "CALLTRAIL_PLIVO_AUTH_TOKEN": token}
+    assert token not in repr(Settings.from_env(both))

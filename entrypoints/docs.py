@@ -1,6 +1,6 @@
-"""Documentation generated from the code: the README's transition table.
+"""Documentation generated from the code: the transition table of docs/state-machine.md.
 
-Run ``python -m entrypoints.docs`` to print it; a test checks the README agrees.
+Run ``python -m entrypoints.docs`` to print it; a test checks the page agrees.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ def transition_table() -> str:
     return "\n".join(rows)
 
 
-def readme_block() -> str:
-    """The table between its markers, as the README holds it."""
+def table_block() -> str:
+    """The table between its markers, as docs/state-machine.md holds it."""
     return f"{BEGIN}\n{transition_table()}\n{END}"
 
 
 if __name__ == "__main__":
-    print(readme_block())
+    print(table_block())

@@ -1,17 +1,20 @@
-"""The README shows the two commands and the transition table generated from the code."""
+"""The README shows the two commands and every setting; the state machine's page shows the
+transition table generated from the code."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from entrypoints.docs import readme_block
+from entrypoints.docs import table_block
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_the_readme_transition_table_is_the_generated_one() -> None:
-    assert readme_block() in README, "run `python -m entrypoints.docs` and paste it into README.md"
+def test_the_transition_table_is_the_generated_one() -> None:
+    page = (ROOT / "docs" / "state-machine.md").read_text(encoding="utf-8")
+    assert table_block() in page, "run `python -m entrypoints.docs`, paste it into the page"
 
 
 def test_the_readme_shows_the_two_commands() -> None:

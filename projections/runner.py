@@ -21,15 +21,19 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment, resolve_topic
 
 from domain.call import Call
-from projections.log import on_postgres
+from projections.log import on_postgres, watch_commits
 from projections.views import Batch, MetricsSql, SqlView, StalePositionError
 
 log = logging.getLogger("calltrail.projections")
 
 VIEW_NAMES = ("timeline", "metrics")
+# How often a runner in a process of its own looks for new events on SQLite (a read of
+# one counter; idle cost measured in docs/operations.md).
+WATCH_SECONDS = 0.01
 # By topic: only the store in use is imported (psycopg alone takes a fifth of a second,
 # paid again by every rebuild worker).
 _VIEW_CLASSES: Mapping[tuple[str, str], str] = {
@@ -151,18 +155,26 @@ class ViewRunner:
                 progress(read)
         return total
 
-    def follow(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+    def follow(self, stop: threading.Event, poll_seconds: float = 0.5, watch: bool = False) -> None:
         """Keep the views up to date until ``stop`` is set.
 
         Woken by ``wake`` (this process's commits) and, on PostgreSQL, by the NOTIFY the
-        event recorder sends with every insert (any process's); otherwise by polling.
+        event recorder sends with every insert (any process's); with ``watch`` (a runner
+        in a process of its own), on SQLite by any process's commit, looked for every
+        ``WATCH_SECONDS``; otherwise by polling.
         """
-        listener = None
+        watcher = None
         if on_postgres(self.app.recorder):
-            listener = threading.Thread(
-                target=self._listen, args=(stop,), name="calltrail-listen", daemon=True
+            watcher = threading.Thread(target=self._listen, args=(stop,), name="calltrail-listen")
+        elif watch and isinstance(self.app.recorder, SQLiteApplicationRecorder):
+            watcher = threading.Thread(
+                target=watch_commits,
+                args=(self.app.recorder, self.wake, stop, WATCH_SECONDS),
+                name="calltrail-watch",
             )
-            listener.start()
+        if watcher is not None:
+            watcher.daemon = True
+            watcher.start()
         while not stop.is_set():
             try:
                 self.catch_up()
@@ -170,8 +182,8 @@ class ViewRunner:
                 log.exception("projection update failed; retrying in %.1f s", poll_seconds)
             self.wake.wait(timeout=poll_seconds)
             self.wake.clear()
-        if listener is not None:
-            listener.join()
+        if watcher is not None:
+            watcher.join()
 
     def _listen(self, stop: threading.Event) -> None:
         """LISTEN on the event table's channel and wake the runner at each NOTIFY.

@@ -6,13 +6,10 @@ import argparse
 import contextlib
 import logging
 import os
-import signal
-import socket
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO
 
 from service.settings import Settings, SettingsError
 from simulator.cli import add_arguments as add_simulate_arguments
@@ -20,10 +17,13 @@ from simulator.cli import simulate
 
 
 def serve(host: str, port: int, workers: int) -> int:
-    """Serve the webhook and read API with uvicorn; settings come from ``CALLTRAIL_*``."""
-    import uvicorn  # noqa: PLC0415 - only this command needs the server
+    """Serve the webhooks and the read API; settings come from ``CALLTRAIL_*``.
 
+    One worker serves in this process (projecting in a thread of it); several run as
+    supervised processes beside one projection runner (service/serving.py).
+    """
     from service.bootstrap import check_security  # noqa: PLC0415
+    from service.serving import listen, serve_on, supervise  # noqa: PLC0415
 
     try:
         settings = Settings.from_env()
@@ -31,67 +31,23 @@ def serve(host: str, port: int, workers: int) -> int:
     except SettingsError as error:
         print(f"calltrail: {error}", file=sys.stderr)
         return 2
-    where: dict[str, Any] = {"host": host, "port": port}
-    if workers > 1:
-        # uvicorn binds in the supervisor but listens only in each worker once it has
-        # started: until then connections are refused. Listening here first lets the
-        # kernel queue them while the workers start.
-        listener = socket.create_server((host, port), backlog=2048)
-        listener.set_inheritable(True)
-        where = {"fd": listener.fileno()}
-        print(f"calltrail: {workers} workers on http://{host}:{port}", file=sys.stderr)
-    with _supervisor_projections(settings, workers):
-        uvicorn.run(
-            "api.app:create_app",
-            factory=True,
-            **where,
-            workers=workers,
-            log_level="info",
-            access_log=False,  # each webhook already logs one JSON line (api/observability.py)
-            # Forwarded headers count only from CALLTRAIL_TRUSTED_PROXIES (api/webhooks.py).
-            proxy_headers=False,
-        )
-    return 0
-
-
-@contextlib.contextmanager
-def _supervisor_projections(settings: Settings, workers: int) -> Iterator[None]:
-    """With several workers, project in this supervising process, not once per worker.
-
-    N embedded runners would all read the log and race for the same view writes (the
-    tracking check keeps that exactly-once, but N-1 of them do the work for nothing).
-    The workers' commits cannot wake a runner in another process, so it polls (0.5 s).
-    """
-    if workers <= 1 or not settings.embedded_projections:
-        yield
-        return
-    from projections.runner import following  # noqa: PLC0415
-    from service.bootstrap import projection_runner  # noqa: PLC0415
-
-    os.environ["CALLTRAIL_PROJECTIONS"] = "off"  # inherited by the spawned workers
-    logging.getLogger("calltrail").info("%d workers; projections run in the supervisor", workers)
-    with following(projection_runner(settings)):
-        yield
+    try:
+        sockets = listen(host, port, workers)
+    except OSError as error:
+        print(f"calltrail: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        return 1
+    if workers == 1:
+        return 0 if serve_on(settings, sockets) else 3
+    print(f"calltrail: {workers} workers on http://{host}:{port}", file=sys.stderr)
+    return supervise(settings, sockets)
 
 
 def project(batch_size: int = 2000) -> int:
     """Keep the views up to date in this process (for deployments that set
     ``CALLTRAIL_PROJECTIONS=off`` on the web workers), until SIGTERM or Ctrl-C."""
-    from service.bootstrap import projection_runner  # noqa: PLC0415
+    from service.serving import follow_views  # noqa: PLC0415
 
-    runner = projection_runner(Settings.from_env())
-    runner.batch_size = batch_size
-    stop = threading.Event()
-
-    def finish(*_: object) -> None:
-        stop.set()
-        runner.wake.set()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, finish)
-    logging.getLogger("calltrail").info("following the event log; positions %s", runner.positions())
-    runner.follow(stop)
-    return 0
+    return follow_views(batch_size)
 
 
 def rebuild(which: str, batch_size: int, workers: int | None = None) -> int:
@@ -213,6 +169,12 @@ def _text(out: str) -> Iterator[IO[str]]:
         yield stream
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="calltrail", description=__doc__)
@@ -220,7 +182,7 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("serve", help="serve the webhooks and the read API")
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    run.add_argument("--workers", type=_positive, default=1, help="web worker processes")
     follow = commands.add_parser(
         "project", help="keep the read-model views up to date (separate process)"
     )

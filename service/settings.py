@@ -47,6 +47,9 @@ class Settings:
     batch_wait_ms: float
     embedded_projections: bool
     read_wait_ms: int
+    max_header_bytes: int
+    header_timeout: int
+    max_connections: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +77,9 @@ class Settings:
             batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
             read_wait_ms=reader.integer("READ_WAIT_MS", 5000, 0, 60_000),
             embedded_projections=reader.choice("PROJECTIONS", ("embedded", "off")) == "embedded",
+            max_header_bytes=reader.integer("MAX_HEADER_BYTES", 16_384, 1024, 1_048_576),
+            header_timeout=reader.integer("HEADER_TIMEOUT", 10, 1, 600),
+            max_connections=reader.integer("MAX_CONNECTIONS", 1000, 16, 1_000_000),
         )
         if reader.errors:
             raise SettingsError("invalid settings:\n  " + "\n  ".join(reader.errors))

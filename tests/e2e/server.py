@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from tests.plivo_client import MAIN_TOKEN, TOKEN
 
-# uvicorn logs this once the socket listens (after "Application startup complete").
+# uvicorn logs this once the socket listens (uvicorn's own command line: benchmarks).
 READY = "Uvicorn running on"
+# calltrail's server logs this once a worker serves (after "Application startup complete").
+SERVING = "serving on http://"
 
 
 def free_port() -> int:
@@ -32,6 +34,12 @@ class Server:
 
     process: subprocess.Popen[str]
     url: str
+    log: list[str]
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self.url.rsplit(":", 1)[1])
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing: what a power cut or OOM kill does."""
@@ -60,7 +68,8 @@ def running_server(
     workers: int = 1,
     extra: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Start ``calltrail serve`` and wait (by reading its log, not sleeping) until it is ready."""
+    """Start ``calltrail serve`` and wait (by reading its log, not sleeping) until each
+    worker serves."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
@@ -73,15 +82,17 @@ def running_server(
     )
     assert process.stderr is not None
     log: list[str] = []
+    serving = 0
     for line in process.stderr:
         log.append(line)
-        if READY in line:
+        serving += SERVING in line
+        if serving == workers:
             break
     else:
         raise RuntimeError("server did not start:\n" + "".join(log))
     # Keep reading the log so a chatty server never blocks on a full pipe.
     threading.Thread(target=lambda: log.extend(process.stderr or ()), daemon=True).start()
-    server = Server(process, url)
+    server = Server(process, url, log)
     try:
         yield server
     finally:

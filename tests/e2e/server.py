@@ -61,19 +61,34 @@ def server_env(
     return env | dict(extra or {})
 
 
+def _with_file_limit(command: list[str], count: int) -> list[str]:
+    """``command`` (``python -m module ...``) run under a limit of ``count`` open files."""
+    module, *args = command[2:]
+    code = (
+        "import resource, runpy, sys; "
+        f"resource.setrlimit(resource.RLIMIT_NOFILE, ({count}, {count})); "
+        f"sys.argv = {[module, *args]!r}; "
+        f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)"
+    )
+    return [sys.executable, "-c", code]
+
+
 @contextmanager
 def running_server(
     database_url: str,
     port: int | None = None,
     workers: int = 1,
     extra: Mapping[str, str] | None = None,
+    max_files: int | None = None,
 ) -> Iterator[Server]:
     """Start ``calltrail serve`` and wait (by reading its log, not sleeping) until each
-    worker serves."""
+    worker serves; ``max_files`` limits the open files of each of its processes."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
+    if max_files is not None:
+        command = _with_file_limit(command, max_files)
     process = subprocess.Popen(
         command,
         env=server_env(database_url, url, extra),

@@ -23,7 +23,7 @@ def serve(host: str, port: int, workers: int) -> int:
     supervised processes beside one projection runner (service/serving.py).
     """
     from service.bootstrap import check_security  # noqa: PLC0415
-    from service.serving import listen, serve_on, supervise  # noqa: PLC0415
+    from service.serving import STARTUP_FAILURE, listen, serve_on, supervise  # noqa: PLC0415
 
     try:
         settings = Settings.from_env()
@@ -37,7 +37,7 @@ def serve(host: str, port: int, workers: int) -> int:
         print(f"calltrail: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         return 1
     if workers == 1:
-        return 0 if serve_on(settings, sockets) else 3
+        return 0 if serve_on(settings, sockets) else STARTUP_FAILURE
     print(f"calltrail: {workers} workers on http://{host}:{port}", file=sys.stderr)
     return supervise(settings, sockets)
 

@@ -52,7 +52,8 @@ def listen(host: str, port: int, count: int, wait: float = 10.0) -> list[socket.
             if error.errno != errno.EADDRINUSE:
                 raise
             if time.monotonic() > deadline:
-                raise PortInUseError(error.errno, f"{host}:{port} is in use") from None
+                detail = f"address already in use (waited {wait:.0f} s for it)"
+                raise PortInUseError(error.errno, detail) from None
         time.sleep(0.2)  # a previous server's workers may still be finishing
 
 

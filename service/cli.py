@@ -19,11 +19,11 @@ from simulator.cli import simulate
 def serve(host: str, port: int, workers: int) -> int:
     """Serve the webhooks and the read API; settings come from ``CALLTRAIL_*``.
 
-    One worker serves in this process (projecting in a thread of it); several run as
-    supervised processes beside one projection runner (service/serving.py).
+    The web workers, and the projection runner when the service projects, run as
+    supervised processes of this one (service/serving.py).
     """
     from service.bootstrap import check_security  # noqa: PLC0415
-    from service.serving import STARTUP_FAILURE, listen, serve_on, supervise  # noqa: PLC0415
+    from service.serving import listen, supervise  # noqa: PLC0415
 
     try:
         settings = Settings.from_env()
@@ -36,9 +36,8 @@ def serve(host: str, port: int, workers: int) -> int:
     except OSError as error:
         print(f"calltrail: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         return 1
-    if workers == 1:
-        return 0 if serve_on(settings, sockets) else STARTUP_FAILURE
-    print(f"calltrail: {workers} workers on http://{host}:{port}", file=sys.stderr)
+    plural = "s" if workers > 1 else ""
+    print(f"calltrail: {workers} worker{plural} on http://{host}:{port}", file=sys.stderr)
     return supervise(settings, sockets)
 
 

@@ -1,5 +1,5 @@
-"""``calltrail serve``'s processes: the listening sockets, a web server on them, and the
-supervised set of workers and projection runner for ``--workers N``.
+"""``calltrail serve``'s processes: the listening sockets, and the web workers serving
+on them beside the projection runner, each a supervised process (service/supervision.py).
 
 With N workers each gets a listening socket of its own on the same port (SO_REUSEPORT),
 so the kernel spreads new connections over the workers by their address hash; one shared

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
+from tests.e2e.procs import children_of, listeners_of
 from tests.plivo_client import MAIN_TOKEN, TOKEN
 
 # uvicorn logs this once the socket listens (uvicorn's own command line: benchmarks).
@@ -42,9 +43,22 @@ class Server:
         return int(self.url.rsplit(":", 1)[1])
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no flushing: what a power cut or OOM kill does."""
+        """SIGKILL to the supervisor and its children at once: no shutdown hooks, no
+        flushing: what a power cut or an OOM kill of the whole service does."""
+        children = children_of(self.process.pid)
+        self.kill_supervisor()
+        for pid in children:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def kill_supervisor(self) -> None:
+        """SIGKILL to the supervising process only."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
+
+    def workers(self) -> list[int]:
+        """The pids of its web workers (its children listening on its port)."""
+        return [pid for pid in children_of(self.process.pid) if listeners_of(pid, self.port)]
 
 
 def server_env(

@@ -43,7 +43,7 @@ def test_a_killed_supervisor_leaves_no_orphans_and_a_restart_takes_over(
         assert len(children) == 3  # two web workers and the projection runner
         load.thread.start()
         load.at(50)
-        server.kill()  # the supervisor only: its children must notice by themselves
+        server.kill_supervisor()  # its children must notice by themselves
         assert gone_within(children, 10) == []
         servers.enter_context(running_server(database_url, port=port, workers=2, extra=WITH_KEYS))
         outcome = load.result()

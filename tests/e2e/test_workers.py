@@ -13,13 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.e2e.procs import borrow_socket, children_of, connections_by_process, listeners_of
-from tests.e2e.server import Server, running_server
-
-
-def workers_of(server: Server) -> list[int]:
-    """The server's processes that listen on its port (its web workers)."""
-    return [pid for pid in children_of(server.process.pid) if listeners_of(pid, server.port)]
+from tests.e2e.procs import borrow_socket, connections_by_process, listeners_of
+from tests.e2e.server import running_server
 
 
 def drained(pid: int, port: int) -> bool:
@@ -43,7 +38,7 @@ def test_a_burst_spreads_over_the_workers_and_every_connection_has_tcp_nodelay(
     sqlite_url: str,
 ) -> None:
     with running_server(sqlite_url, workers=2) as server:
-        first, second = workers_of(server)
+        first, second = server.workers()
         # A burst that arrives while the workers are busy (here: stopped), then the
         # first worker to get going accepts what it can before the second resumes.
         os.kill(first, signal.SIGSTOP)
@@ -81,8 +76,9 @@ def test_one_worker_sets_tcp_nodelay_too(sqlite_url: str) -> None:
     ):
         client.sendall(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
         assert client.recv(4096).startswith(b"HTTP/1.1 200 ")
-        [fd] = connections_by_process([server.process.pid], server.port)[server.process.pid]
-        with borrow_socket(server.process.pid, fd) as accepted:
+        [worker] = server.workers()
+        [fd] = connections_by_process([worker], server.port)[worker]
+        with borrow_socket(worker, fd) as accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
 

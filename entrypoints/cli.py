@@ -26,6 +26,12 @@ def _simulator_env() -> dict[str, str]:
     return env
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line."""
     top = argparse.ArgumentParser(prog="calltrail", description=__doc__)
@@ -33,7 +39,7 @@ def parser() -> argparse.ArgumentParser:
     serve_options = subcommands.add_parser("serve", help="serve the webhooks and the read API")
     serve_options.add_argument("--host", default="127.0.0.1")
     serve_options.add_argument("--port", type=int, default=8000)
-    serve_options.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve_options.add_argument("--workers", type=_positive, default=1, help="web worker processes")
     project_options = subcommands.add_parser(
         "project", help="keep the read-model views up to date (separate process)"
     )

@@ -4,11 +4,8 @@ import."""
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
@@ -19,21 +16,9 @@ from service.settings import Settings, SettingsError
 def project(batch_size: int = 2000) -> int:
     """Keep the views up to date in this process (for deployments that set
     ``CALLTRAIL_PROJECTIONS=off`` on the web workers), until SIGTERM or Ctrl-C."""
-    from service.bootstrap import projection_runner  # noqa: PLC0415
+    from service.serving import follow_views  # noqa: PLC0415
 
-    runner = projection_runner(Settings.from_env())
-    runner.batch_size = batch_size
-    stop = threading.Event()
-
-    def finish(*_: object) -> None:
-        stop.set()
-        runner.wake.set()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, finish)
-    logging.getLogger("calltrail").info("following the event log; positions %s", runner.positions())
-    runner.follow(stop)
-    return 0
+    return follow_views(batch_size)
 
 
 def rebuild(which: str, batch_size: int, workers: int | None = None) -> int:

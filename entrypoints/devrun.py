@@ -8,6 +8,7 @@ local traffic (the simulator reads the same file) works out of the box.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import sys
@@ -68,6 +69,7 @@ def banner(settings: Settings, generated: set[str]) -> str:
 
 def main() -> int:
     """Fill in development values, print the banner, serve."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("--host", default="127.0.0.1")
     args.add_argument("--port", type=int, default=8000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,24 @@ def on_postgres(recorder: object) -> bool:
     (and psycopg) on SQLite: a recorder of that class exists only once its module does."""
     module = sys.modules.get("eventsourcing.postgres")
     return module is not None and isinstance(recorder, module.PostgresApplicationRecorder)
+
+
+def watch_commits(
+    recorder: SQLiteApplicationRecorder, wake: threading.Event, stop: threading.Event, every: float
+) -> None:
+    """Set ``wake`` whenever another connection (any process) commits to the SQLite event
+    store, looking every ``every`` seconds, until ``stop``: ``PRAGMA data_version`` moves
+    with each commit by another connection, and reading it takes no lock."""
+    connection = sqlite3.connect(recorder.datastore.pool.db_name, check_same_thread=False)
+    try:
+        seen = None
+        while not stop.wait(every):
+            version = connection.execute("PRAGMA data_version").fetchone()[0]
+            if version != seen:
+                seen = version
+                wake.set()
+    finally:
+        connection.close()
 
 
 def id_range(part: Part) -> tuple[str, str]:

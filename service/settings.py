@@ -53,6 +53,9 @@ class Settings:
     batch_wait_ms: float
     embedded_projections: bool
     read_wait_ms: int
+    max_header_bytes: int
+    header_timeout: int
+    max_connections: int
     plivo_auth_id: str
     plivo_auth_token: str = field(repr=False)
     plivo_api_url: str
@@ -86,6 +89,9 @@ class Settings:
             batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
             read_wait_ms=reader.integer("READ_WAIT_MS", 5000, 0, 60_000),
             embedded_projections=reader.choice("PROJECTIONS", ("embedded", "off")) == "embedded",
+            max_header_bytes=reader.integer("MAX_HEADER_BYTES", 16_384, 1024, 1_048_576),
+            header_timeout=reader.integer("HEADER_TIMEOUT", 10, 1, 600),
+            max_connections=reader.integer("MAX_CONNECTIONS", 1000, 16, 1_000_000),
             plivo_auth_id=reader.parse("PLIVO_AUTH_ID", "", _plivo_auth_id),
             plivo_auth_token=reader.secret("PLIVO_AUTH_TOKEN"),
             plivo_api_url=reader.parse("PLIVO_API_URL", PLIVO_API_URL, _public_url),

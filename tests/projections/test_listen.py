@@ -1,4 +1,6 @@
-"""On PostgreSQL a following runner is woken by the log's NOTIFY, not only by its poll."""
+"""A following runner is woken by another process's commit, not only by its poll: on
+PostgreSQL by the log's NOTIFY, on SQLite (a runner in a process of its own) by the
+store's data version."""
 
 from __future__ import annotations
 
@@ -35,6 +37,32 @@ def test_another_process_commit_wakes_the_runner_long_before_its_poll(pg_schema:
             assert position is not None
             for view in runner.views:
                 tracking: Any = view  # a SqlView mixed into eventsourcing's TrackingRecorder
+                tracking.wait("CallLog", position, timeout=30)  # the poll would take 600 s
+    finally:
+        stop.set()
+        runner.wake.set()
+        follower.join(timeout=30)
+        runner.close()
+        other.close()
+
+
+def test_on_sqlite_a_watching_runner_sees_another_connection_commit(sqlite_url: str) -> None:
+    now = datetime.now(UTC)
+    call = CallFactory(4, start=now).call()
+    callbacks = [Callback.of(r.kind, dict(r.params), now) for r in call.requests]
+    runner = projection_runner(Settings.from_env({"CALLTRAIL_DATABASE_URL": sqlite_url}))
+    other = open_call_log(sqlite_url)  # as a web worker would: its commits set no wake
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=runner.follow, args=(stop,), kwargs={"poll_seconds": 600, "watch": True}
+    )
+    follower.start()
+    try:
+        for callback in callbacks:  # one at a time, as above
+            position = other.record(callback).position
+            assert position is not None
+            for view in runner.views:
+                tracking: Any = view
                 tracking.wait("CallLog", position, timeout=30)  # the poll would take 600 s
     finally:
         stop.set()

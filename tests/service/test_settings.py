@@ -78,6 +78,22 @@ def test_sqlite_views_get_files_beside_the_event_store(tmp_path: Path) -> None:
     assert (tmp_path / "x").is_dir()
 
 
+def test_connection_limits_have_defaults_and_refuse_nonsense() -> None:
+    settings = Settings.from_env({})
+    assert (settings.max_header_bytes, settings.header_timeout) == (16_384, 10)
+    assert settings.max_connections == 1000
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(
+            {
+                "CALLTRAIL_MAX_HEADER_BYTES": "100",
+                "CALLTRAIL_HEADER_TIMEOUT": "0",
+                "CALLTRAIL_MAX_CONNECTIONS": "lots",
+            }
+        )
+    for name in ("MAX_HEADER_BYTES", "HEADER_TIMEOUT", "MAX_CONNECTIONS"):
+        assert f"CALLTRAIL_{name}=" in str(caught.value)
+
+
 def test_the_plivo_call_api_needs_no_setting_until_reconciling() -> None:
     settings = Settings.from_env({})
     assert (settings.plivo_auth_id, settings.plivo_auth_token) == ("", "")

@@ -1,5 +1,13 @@
 # calltrail: `make run` serves on SQLite, `make test` runs lint and every test.
-PYTHON ?= python3.11
+# The interpreter the venv is made with: PYTHON=... if given, else the first of python3,
+# python3.13, python3.12, python3.11 that is Python 3.11 or newer (looked for only when the
+# venv is made).
+CANDIDATES := python3 python3.13 python3.12 python3.11
+NEW_ENOUGH := import sys; sys.exit(sys.version_info < (3, 11))
+ifndef PYTHON
+PYTHON = $(shell for p in $(CANDIDATES); do \
+	$$p -c '$(NEW_ENOUGH)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -13,7 +21,9 @@ help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3.11 or newer"; exit 1; }
+	@test -n "$(PYTHON)" && $(PYTHON) -c '$(NEW_ENOUGH)' >/dev/null 2>&1 || { echo "calltrail needs\
+	 Python 3.11 or newer ($(if $(PYTHON),$(PYTHON) is missing or older,none of $(CANDIDATES) is)):\
+	 set PYTHON=/path/to/python3.11-or-newer"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

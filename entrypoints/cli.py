@@ -26,6 +26,13 @@ def _simulator_env() -> dict[str, str]:
     return env
 
 
+DESCRIPTION = (
+    "calltrail records every Plivo voice callback as an event and keeps each call's state."
+    " Settings come from CALLTRAIL_* environment variables (see README.md)."
+)
+DEFAULT = " (default: %(default)s)"
+
+
 def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
@@ -34,45 +41,72 @@ def _positive(text: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The command line."""
-    top = argparse.ArgumentParser(prog="calltrail", description=__doc__)
-    subcommands = top.add_subparsers(dest="command", required=True)
-    serve_options = subcommands.add_parser("serve", help="serve the webhooks and the read API")
-    serve_options.add_argument("--host", default="127.0.0.1")
-    serve_options.add_argument("--port", type=int, default=8000)
-    serve_options.add_argument("--workers", type=_positive, default=1, help="web worker processes")
-    project_options = subcommands.add_parser(
+    top = argparse.ArgumentParser(prog="calltrail", description=DESCRIPTION)
+    subcommands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serve_options(subcommands.add_parser("serve", help="serve the webhooks and the read API"))
+    project = subcommands.add_parser(
         "project", help="keep the read-model views up to date (separate process)"
     )
-    project_options.add_argument(
-        "--batch", type=int, default=2000, help="events per view transaction"
+    project.add_argument(
+        "--batch", type=int, default=2000, help="events per view transaction" + DEFAULT
     )
-    rebuild_options = subcommands.add_parser(
-        "rebuild", help="replay the event log into new views, then swap them in"
+    _rebuild_options(
+        subcommands.add_parser(
+            "rebuild", help="replay the event log into new views, then swap them in"
+        )
     )
-    rebuild_options.add_argument("view", choices=["timeline", "metrics", "all"])
-    rebuild_options.add_argument(
-        "--batch", type=int, default=100_000, help="events per view transaction"
+    _export_options(subcommands.add_parser("export", help="export events or calls for analytics"))
+    subcommands.add_parser("import", help="load an events export into an empty store").add_argument(
+        "file", help="an events export (JSONL) written by 'calltrail export events'"
     )
-    rebuild_options.add_argument(
-        "--workers", type=int, help="processes sharing the calls (default: CPUs, at most 4)"
-    )
-    export_options = subcommands.add_parser("export", help="export events or calls for analytics")
-    export_options.add_argument("what", choices=["events", "calls"])
-    export_options.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
-    export_options.add_argument("--since", help="ISO 8601 time (UTC if no offset)")
-    export_options.add_argument("--until", help="ISO 8601 time, exclusive")
-    export_options.add_argument(
-        "--out", default="-", help="file to write (default: standard output)"
-    )
-    import_options = subcommands.add_parser(
-        "import", help="load an events export into an empty store"
-    )
-    import_options.add_argument("file")
     simulate_options = subcommands.add_parser(
         "simulate", help="send realistic signed Plivo traffic to a deployment and check it"
     )
     add_simulate_arguments(simulate_options)
     return top
+
+
+def _serve_options(options: argparse.ArgumentParser) -> None:
+    options.add_argument("--host", default="127.0.0.1", help="address to listen on" + DEFAULT)
+    options.add_argument("--port", type=int, default=8000, help="port to listen on" + DEFAULT)
+    options.add_argument(
+        "--workers", type=_positive, default=1, help="web worker processes" + DEFAULT
+    )
+
+
+def _rebuild_options(options: argparse.ArgumentParser) -> None:
+    options.add_argument(
+        "view", choices=["timeline", "metrics", "all"], help="the views to rebuild"
+    )
+    options.add_argument(
+        "--batch", type=int, default=100_000, help="events per view transaction" + DEFAULT
+    )
+    options.add_argument(
+        "--workers", type=int, help="processes sharing the calls (default: CPUs, at most 4)"
+    )
+
+
+def _export_options(options: argparse.ArgumentParser) -> None:
+    options.add_argument(
+        "what",
+        choices=["events", "calls"],
+        help="events (the stored log, for calltrail import) or calls (one summary each)",
+    )
+    options.add_argument(
+        "--format",
+        choices=["jsonl", "csv"],
+        default="jsonl",
+        help="one JSON document per line, or CSV (calls only)" + DEFAULT,
+    )
+    options.add_argument(
+        "--since",
+        help="RFC 3339 time or date, UTC if no offset; events that occurred, or calls first"
+        " seen, at or after it (default: from the first)",
+    )
+    options.add_argument(
+        "--until", help="RFC 3339 time or date, exclusive (default: up to the last)"
+    )
+    options.add_argument("--out", default="-", help="file to write (default: standard output)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,9 +8,14 @@ import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 from service.settings import Settings, SettingsError
+
+if TYPE_CHECKING:  # imported inside the commands that use them, so the CLI starts fast
+    from tqdm import tqdm
+
+    from projections.records import EventRecord
 
 
 def project(batch_size: int = 2000) -> int:
@@ -35,7 +40,7 @@ def rebuild(which: str, batch_size: int, workers: int | None = None) -> int:
     runner = projection_runner(Settings.from_env(), names)
     try:
         total = runner.app.recorder.max_notification_id() or 0
-        with tqdm(total=total, unit="ev", unit_scale=True, desc=f"rebuild {which}") as bar:
+        with tqdm(total=total, unit="event", unit_scale=True, desc=f"rebuild {which}") as bar:
             position = rebuild_views(
                 runner.app,
                 runner.views,
@@ -51,34 +56,68 @@ def rebuild(which: str, batch_size: int, workers: int | None = None) -> int:
 
 def export(what: str, fmt: str, since: str | None, until: str | None, out: str) -> int:
     """Stream events (from the store) or calls (from the timeline view) to ``out``."""
-    from tqdm import tqdm  # noqa: PLC0415
-
-    from projections.queries import CallFilter  # noqa: PLC0415
-    from service import exports  # noqa: PLC0415
-    from service.bootstrap import open_views  # noqa: PLC0415
-    from store.application import open_call_log  # noqa: PLC0415
-
     settings = Settings.from_env()
     start, end = _moment(since), _moment(until)
-    with tqdm(unit=what[:-1], desc=f"export {what}", disable=out == "-") as bar:
-        if what == "events":
-            if fmt != "jsonl":
-                raise SettingsError("events export only as jsonl (it re-imports)")
-            items = exports.events(open_call_log(settings.database), start, end)
-            with _binary(out) as stream:
-                count = exports.write_jsonl(items, stream, bar.update)
-        else:
-            timeline = open_views(settings, ("timeline",))[0]
-            where = CallFilter(since=start, until=end)
-            rows = exports.calls(timeline, where)
-            if fmt == "jsonl":
-                with _binary(out) as stream:
-                    count = exports.write_jsonl(rows, stream, bar.update)
-            else:
-                with _text(out) as stream:
-                    count = exports.write_csv(rows, stream, bar.update)
+    if what == "events":
+        if fmt != "jsonl":
+            raise SettingsError("events export only as jsonl (it re-imports)")
+        count = _export_events(settings, start, end, out)
+    else:
+        count = _export_calls(settings, fmt, start, end, out)
     print(f"exported {count} {what}", file=sys.stderr)
     return 0
+
+
+def _export_events(
+    settings: Settings, start: datetime | None, end: datetime | None, out: str
+) -> int:
+    """The events export; its progress is the log position read, of the log's length."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from service import exports  # noqa: PLC0415
+    from store.application import open_call_log  # noqa: PLC0415
+
+    app = open_call_log(settings.database)
+    total = app.recorder.max_notification_id() or 0
+    bar = tqdm(total=total, unit="event", desc="export events", disable=out == "-")
+    with bar, _binary(out) as stream:
+        records = _advancing(exports.events(app, start, end), bar)
+        count = exports.write_jsonl(records, stream, _ignore)
+        bar.update(total - bar.n)  # the events after the last one exported were read too
+    return count
+
+
+def _export_calls(
+    settings: Settings, fmt: str, start: datetime | None, end: datetime | None, out: str
+) -> int:
+    from tqdm import tqdm  # noqa: PLC0415
+
+    from projections.queries import CallFilter, count_calls  # noqa: PLC0415
+    from service import exports  # noqa: PLC0415
+    from service.bootstrap import open_views  # noqa: PLC0415
+
+    timeline = open_views(settings, ("timeline",))[0]
+    where = CallFilter(since=start, until=end)
+    total = count_calls(timeline, where)
+    bar = tqdm(total=total, unit="call", desc="export calls", disable=out == "-")
+    with bar:
+        rows = exports.calls(timeline, where)
+        if fmt == "jsonl":
+            with _binary(out) as stream:
+                return exports.write_jsonl(rows, stream, bar.update)
+        with _text(out) as stream:
+            return exports.write_csv(rows, stream, bar.update)
+
+
+def _advancing(records: Iterator[EventRecord], bar: tqdm[Any]) -> Iterator[EventRecord]:
+    """``records``, moving ``bar`` to each one's log position as it passes."""
+    for record in records:
+        bar.update(record.position - bar.n)
+        yield record
+
+
+def _ignore(_count: int) -> None:
+    """A progress callback for progress measured another way."""
 
 
 def import_log(path: str) -> int:
@@ -92,8 +131,11 @@ def import_log(path: str) -> int:
     if app.recorder.max_notification_id():
         print("calltrail: import needs an empty event store", file=sys.stderr)
         return 2
-    with open(path, "rb") as lines, tqdm(unit="event", desc="import") as bar:
-        count = exports.import_events(app, lines, bar.update)
+    with open(path, "rb") as lines:
+        total = sum(1 for line in lines if line.strip())
+        lines.seek(0)
+        with tqdm(total=total, unit="event", desc="import") as bar:
+            count = exports.import_events(app, lines, bar.update)
     print(f"imported {count} events; now run: calltrail rebuild all", file=sys.stderr)
     return 0
 

@@ -120,6 +120,13 @@ def list_calls(
     return Page(calls, cursor_of(calls[-1]) if len(calls) == limit else None)
 
 
+def count_calls(view: SqlView, where: CallFilter) -> int:
+    """How many calls match ``where`` (an export's total)."""
+    clauses, params = _where(where)
+    query = f"SELECT COUNT(*) AS n FROM {{p}}calls WHERE {' AND '.join(clauses) or 'TRUE'}"
+    return int(view.rows(query, params)[0]["n"])
+
+
 def find_call(view: SqlView, call_uuid: str, masked: bool = False) -> CallRecord | None:
     """One call's summary, or ``None``."""
     # By the primary key: the id is the uuid5 of the CallUUID.

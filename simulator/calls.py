@@ -113,6 +113,7 @@ class SimulatedCall:
     answered: bool
     cause_code: str
     requests: list[Request] = field(default_factory=list)
+    ended_at: datetime | None = None  # the hangup's moment, to the microsecond
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,12 @@ class Profile:
 
 
 class CallFactory:
-    """Draws calls from ``seed``: the same seed and start give the same calls, byte for byte."""
+    """Draws calls from ``seed``: the same seed and start give the same calls, byte for byte.
+
+    The seed alone decides the shape of the traffic (causes, directions, legs, the gaps
+    between times); the UUIDs come from the seed and the start together, so two runs
+    started at different times never share a call unless they are given the same start.
+    """
 
     def __init__(self, seed: int, profile: Profile | None = None, start: datetime | None = None):
         self.rng = random.Random(seed)
@@ -134,10 +140,12 @@ class CallFactory:
         self.codes = list(self.profile.mix)
         self.weights = [self.profile.mix[code] for code in self.codes]
         self.clock = (start or datetime.now(UTC)).astimezone(UTC)
+        # A string seed is hashed with SHA-512: the same in every process.
+        self.ids = random.Random(f"{seed}@{self.clock.isoformat()}")
 
     def uuid(self) -> str:
-        """A version 4 UUID from the seeded generator."""
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version 4 UUID drawn from the seed and the start."""
+        return str(uuid.UUID(int=self.ids.getrandbits(128), version=4))
 
     def number(self) -> str:
         """An E.164 number without the plus."""
@@ -180,7 +188,10 @@ class _Builder:
         self.now += timedelta(seconds=self.rng.uniform(low, high))
         return self.now
 
-    def common(self, status: CallStatus, event: str, plus: bool = False) -> dict[str, str]:
+    def common(
+        self, status: CallStatus, event: str, plus: bool = False, session: datetime | None = None
+    ) -> dict[str, str]:
+        """The parameters every callback carries; ``SessionStart`` is ``session`` or now."""
         # Plivo's "+" prefix comes and goes between callbacks of one call (reference 1.2).
         sign = "+" if plus else ""
         params = {
@@ -193,7 +204,7 @@ class _Builder:
             "CallerName": "",
             "BillRate": "0.005",
             "ParentAuthID": "MAZJKYZTK2ZDHMYWU3ZD",
-            "SessionStart": self.now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "SessionStart": (session or self.now).strftime("%Y-%m-%d %H:%M:%S.%f"),
             "STIRAttestation": "Not Applicable",
         }
         if self.outbound:
@@ -210,7 +221,9 @@ class _Builder:
             rings = outcome.status is not CallStatus.FAILED and rng.random() < 0.9
             if rings:
                 self.later(0.5, 6)  # post-dial delay
-                self.add(CallbackKind.RING, self.common(CallStatus.RINGING, "Ring", plus=True))
+                # The ring reports the session's start: calltrail measures PDD from it.
+                ring = self.common(CallStatus.RINGING, "Ring", plus=True, session=self.start)
+                self.add(CallbackKind.RING, ring)
             if outcome.answered:
                 answered_at = self.later(2, 25)
                 answer = self.common(CallStatus.IN_PROGRESS, "StartApp")
@@ -299,6 +312,7 @@ class _Builder:
         if self.outbound and answered_at is not None:
             params |= {"ALegUUID": self.call.call_uuid, "ALegRequestUUID": self.call.call_uuid}
         self.add(CallbackKind.HANGUP, params)
+        self.call.ended_at = end
 
 
 def _stamp(at: datetime) -> str:

@@ -123,8 +123,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--start",
         type=_moment,
-        help="start time of the first call, ISO 8601 (default: now);"
-        " the same seed and start give the same requests",
+        help="start time of the first call, ISO 8601 (default: early enough for the last"
+        " call to end as the run starts); the same seed and start give the same requests",
     )
     add(
         "--retries",
@@ -151,7 +151,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_address,
         metavar="HOST:PORT",
         help="also serve Plivo's Call API with the records of every simulated call, during"
-        " the run and after it until Ctrl-C, then verify again (for calltrail reconcile)",
+        " the run and after it until Ctrl-C, then verify again (for calltrail reconcile;"
+        " default: not served)",
     )
     add(
         "--plivo-auth-id",
@@ -165,7 +166,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--plivo-api-faults",
         type=_faults,
         help="faults of the Call API, e.g. unwritten=0.1,lookups=2,conflict=0.01,"
-        "throttle=50,retry-after=1,errors=100 (shares of calls; every Nth request)",
+        "throttle=50,retry-after=1,errors=100 (shares of calls; every Nth request;"
+        " default: none)",
     )
     add(
         "--serve-for",
@@ -174,10 +176,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --plivo-api: stop serving this long after the report (default: at Ctrl-C)",
     )
     add("--auth-token", help="Plivo auth token to sign with (default: $CALLTRAIL_AUTH_TOKEN)")
-    add("--main-auth-token", help="main account token for X-Plivo-Signature-Ma-V3")
+    add(
+        "--main-auth-token",
+        help="main account token for X-Plivo-Signature-Ma-V3 (default: none, not sent)",
+    )
     add("--api-key", help="read API key for the check (default: $CALLTRAIL_API_KEYS)")
-    add("--no-verify", action="store_true", help="skip reading the calls back")
-    add("--quiet", action="store_true", help="no progress bars")
+    add(
+        "--no-verify",
+        action="store_true",
+        help="skip reading the calls back (default: read every call back)",
+    )
+    add(
+        "--quiet",
+        action="store_true",
+        help="no progress bars (default: progress bars on standard error)",
+    )
 
 
 def simulation_of(args: argparse.Namespace, env: Mapping[str, str]) -> Simulation:
@@ -246,19 +259,25 @@ def call_api_plan(args: argparse.Namespace, env: Mapping[str, str]) -> CallApiPl
 
 
 def simulate(args: argparse.Namespace, env: Mapping[str, str]) -> int:
-    """Run the simulation; exit 0 only if every call was acknowledged and read back as sent."""
+    """Run the simulation and print the report on standard output (progress bars and
+    errors go to standard error); exit 0 only if every call was acknowledged and read
+    back as sent."""
     # One log line per request would drown the progress bar and the report.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    from simulator.run import run, summary  # noqa: PLC0415
+    from simulator.run import UnreachableError, run, summary  # noqa: PLC0415
     from simulator.serving import run_serving  # noqa: PLC0415
 
     simulation = simulation_of(args, env)
     plan = call_api_plan(args, env)
-    if plan is not None:
-        outcome = run_serving(simulation, plan, sys.stderr)
-    else:
-        outcome = run(simulation)
-        print(summary(outcome), file=sys.stderr)
+    try:
+        if plan is not None:
+            outcome = run_serving(simulation, plan, sys.stdout)
+        else:
+            outcome = run(simulation)
+            print(summary(outcome))
+    except UnreachableError as error:
+        print(f"calltrail: {error}", file=sys.stderr)
+        return 1
     return 0 if outcome.ok else 1
 
 

@@ -1,4 +1,8 @@
-"""One simulation: draw calls, deliver them, read them back, and summarise."""
+"""One simulation: draw calls, deliver them, read them back, and summarise.
+
+Unless a start is given, the calls are placed in the past, the last one ending as the
+run begins: every callback then arrives after the moment it reports, as Plivo's do.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,17 @@ import asyncio
 import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 import httpx
 from tqdm import tqdm
 
 from simulator.calls import CallFactory, Profile, SimulatedCall
-from simulator.delivery import Deliverer, DeliveryOptions, DeliveryReport, Withholding
+from simulator.delivery import Deliverer, DeliveryOptions, DeliveryReport, Target, Withholding
 from simulator.verify import Verification, log_head, verify
+
+LISTED = 20  # mismatches and rejections listed by name in the report; the rest are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,7 @@ class Outcome:
     calls: list[SimulatedCall]
     report: DeliveryReport
     verification: Verification | None
+    start: datetime | None = None  # the first call's start: with the seed, it replays the run
 
     @property
     def ok(self) -> bool:
@@ -53,15 +60,48 @@ class Outcome:
         return not rejected and complete and verified
 
 
+class UnreachableError(Exception):
+    """A target that cannot be connected to: most likely no calltrail runs there."""
+
+    def __init__(self, url: str, error: Exception) -> None:
+        super().__init__(
+            f"cannot connect to {url} ({type(error).__name__}): is calltrail running at {url}?"
+        )
+
+
 def draw(simulation: Simulation) -> list[SimulatedCall]:
     """The calls of ``simulation``: the same seed and start give the same calls."""
     factory = CallFactory(simulation.seed, simulation.profile, simulation.start)
     return [factory.call() for _ in range(simulation.calls)]
 
 
+def placed(simulation: Simulation, moment: datetime | None = None) -> Simulation:
+    """``simulation`` with a start: its own, or the one that ends its last call at ``moment``
+    (default: now). The seed alone decides how long the calls last, so one probe tells."""
+    if simulation.start is not None:
+        return simulation
+    moment = moment or datetime.now(UTC)
+    probe = draw(replace(simulation, start=moment))
+    last = max((call.ended_at or moment for call in probe), default=moment)
+    return replace(simulation, start=moment - (last - moment))
+
+
+async def reachable(targets: Sequence[Target], timeout: float) -> None:
+    """Raise ``UnreachableError`` unless every target accepts a connection (any reply will do)."""
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        for target in targets:
+            try:
+                await client.get(f"{target.url}/healthz")
+            except httpx.TransportError as error:
+                raise UnreachableError(target.url, error) from None
+
+
 async def run_async(simulation: Simulation, calls: list[SimulatedCall] | None = None) -> Outcome:
     """Deliver and (unless turned off) verify; see ``run``."""
-    calls = draw(simulation) if calls is None else calls
+    if calls is None:
+        simulation = placed(simulation)
+        calls = draw(simulation)
+    await reachable(simulation.delivery.targets, simulation.delivery.timeout)
     withheld = simulation.withholding.choose(calls, random.Random(simulation.seed ^ 0xD209))
     rng = random.Random(simulation.seed ^ 0x5EED)
     with tqdm(
@@ -79,7 +119,7 @@ async def run_async(simulation: Simulation, calls: list[SimulatedCall] | None = 
     verification = None
     if simulation.verify:
         verification = await read_back(simulation, report, report.position)
-    return Outcome(simulation.seed, calls, report, verification)
+    return Outcome(simulation.seed, calls, report, verification, simulation.start)
 
 
 async def read_back(
@@ -92,11 +132,14 @@ async def read_back(
     bar = tqdm(total=calls, unit="call", desc="verify", disable=not simulation.progress)
     with bar:
         async with httpx.AsyncClient(base_url=target, timeout=timeout) as client:
-            if position is None:
-                position = await log_head(client, simulation.api_key)
-            return await verify(
-                client, report.calls, position, simulation.api_key, progress=bar.update
-            )
+            try:
+                if position is None:
+                    position = await log_head(client, simulation.api_key)
+                return await verify(
+                    client, report.calls, position, simulation.api_key, progress=bar.update
+                )
+            except httpx.TransportError as error:
+                raise UnreachableError(target, error) from None
 
 
 def run(simulation: Simulation, calls: list[SimulatedCall] | None = None) -> Outcome:
@@ -114,6 +157,14 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 def summary(outcome: Outcome) -> str:
     """The report printed at the end of ``calltrail simulate``."""
+    lines = delivery_lines(outcome) + withheld_lines(outcome.report)
+    if outcome.verification is not None:
+        lines += verification_lines(outcome.verification)
+    return "\n".join(lines + rejection_lines(outcome.report))
+
+
+def delivery_lines(outcome: Outcome) -> list[str]:
+    """What was sent (with the seed and start that replay it), and how it was answered."""
     report = outcome.report
     callbacks = sum(len(call.requests) for call in outcome.calls)
     rejected = sum(len(delivery.rejected) for delivery in report.calls)
@@ -121,10 +172,11 @@ def summary(outcome: Outcome) -> str:
     rate = report.acknowledged / report.seconds if report.seconds else 0.0
     ms = [1000 * value for value in report.latencies]
     kinds = ", ".join(f"{name} {count:,}" for name, count in report.error_kinds.most_common())
-    lines = [
-        f"simulated {len(outcome.calls):,} calls (seed {outcome.seed}): {callbacks:,} callbacks"
-        f" + {report.duplicates:,} duplicates, {report.attempts:,} requests"
-        f" in {report.seconds:.1f} s",
+    started = f", start {outcome.start.isoformat()}" if outcome.start else ""
+    return [
+        f"simulated {len(outcome.calls):,} calls (seed {outcome.seed}{started}):"
+        f" {callbacks:,} callbacks + {report.duplicates:,} duplicates,"
+        f" {report.attempts:,} requests in {report.seconds:.1f} s",
         f"  acknowledged {report.acknowledged:,} ({rate:,.0f} req/s); retried {report.retried:,};"
         f" 5xx {report.unavailable:,}; transport errors {report.transport_errors:,}"
         f"{f' ({kinds})' if kinds else ''};"
@@ -132,19 +184,23 @@ def summary(outcome: Outcome) -> str:
         f"  latency ms: p50 {percentile(ms, 0.5):.1f}  p95 {percentile(ms, 0.95):.1f}"
         f"  p99 {percentile(ms, 0.99):.1f}",
     ]
-    lines += withheld_lines(report)
-    if outcome.verification is not None:
-        lines += verification_lines(outcome.verification)
+
+
+def rejection_lines(report: DeliveryReport) -> list[str]:
+    """The first callbacks refused with a 4xx, and a hint when signatures did not verify."""
     refused = [(d, i, s) for d in report.calls for i, s in d.rejected.items()]
-    for delivery, index, status in refused[:20]:
-        kind = delivery.call.requests[index].kind.value
-        lines.append(f"  rejected: {delivery.call.call_uuid} {kind} HTTP {status}")
+    lines = [
+        f"  rejected: {delivery.call.call_uuid} {delivery.call.requests[index].kind.value}"
+        f" HTTP {status}"
+        for delivery, index, status in refused[:LISTED]
+    ]
+    lines += more(len(refused))
     if any(status == 403 for _d, _i, status in refused):
         lines.append(
             "  403 means a signature did not verify: sign with the target's auth token, and"
             " give --public-url when the target's CALLTRAIL_PUBLIC_URL is not the URL you send to"
         )
-    return "\n".join(lines)
+    return lines
 
 
 def withheld_lines(report: DeliveryReport) -> list[str]:
@@ -166,10 +222,16 @@ def verification_lines(found: Verification) -> list[str]:
         f"verified {found.checked:,} calls through /v1/calls: {len(found.mismatches):,}"
         f" mismatches ({found.incomplete:,} not fully acknowledged, checked for doubling only)"
     ]
-    lines += [f"  {mismatch}" for mismatch in found.mismatches[:20]]
+    lines += [f"  {mismatch}" for mismatch in found.mismatches[:LISTED]]
+    lines += more(len(found.mismatches))
     if found.open or found.missing:
         lines.append(
             f"  {len(found.open):,} calls open, {len(found.missing):,} calls missing"
             " (callbacks withheld on purpose: reconcile with Plivo's Call API to complete them)"
         )
     return lines
+
+
+def more(count: int) -> list[str]:
+    """The line that counts what a list of ``count`` items leaves out, if anything."""
+    return [f"  and {count - LISTED:,} more"] if count > LISTED else []

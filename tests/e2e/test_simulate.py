@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.e2e.server import running_server
+from tests.e2e.server import free_port, running_server
 from tests.plivo_client import TOKEN
 
 API_KEY = "simulate-test-key"
@@ -26,19 +26,29 @@ def test_two_workers_take_hostile_traffic_and_read_it_back(database_url: str) ->
     with running_server(database_url, workers=2, extra=extra) as server:
         options = ["--calls", "300", "--seed", "5", "--duplicates", "0.2", "--reorder", "0.5"]
         done = simulate(server.url, *options, "--get-share", "0.5", "--concurrency", "24")
-    assert done.returncode == 0, done.stderr
-    assert "simulated 300 calls (seed 5)" in done.stderr
-    assert "ConnectError" not in done.stderr  # the socket listened before the workers started
-    assert "verified 300 calls through /v1/calls: 0 mismatches" in done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "simulated 300 calls (seed 5, start " in done.stdout
+    assert "ConnectError" not in done.stdout  # the socket listened before the workers started
+    assert "verified 300 calls through /v1/calls: 0 mismatches" in done.stdout
 
 
 def test_a_wrong_token_fails_the_run_and_says_why(sqlite_url: str) -> None:
     with running_server(sqlite_url, extra={"CALLTRAIL_API_KEYS": API_KEY}) as server:
         done = simulate(server.url, "--calls", "5", "--seed", "1", token="not-the-token")
     assert done.returncode == 1
-    assert "rejected (4xx) " in done.stderr
-    assert "HTTP 403" in done.stderr
-    assert "403 means a signature did not verify" in done.stderr
+    assert "rejected (4xx) " in done.stdout
+    assert "HTTP 403" in done.stdout
+    assert "403 means a signature did not verify" in done.stdout
+
+
+def test_a_dead_target_is_named_at_once() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    done = simulate(url, "--calls", "50", "--seed", "1")
+    assert done.returncode == 1
+    assert done.stdout == ""  # no report of a run that never started
+    assert done.stderr.strip().splitlines() == [
+        f"calltrail: cannot connect to {url} (ConnectError): is calltrail running at {url}?"
+    ]
 
 
 def test_bad_options_are_refused_with_the_reason() -> None:

@@ -22,28 +22,28 @@ SERVING = re.compile(r"serving Plivo's Call API at (\S+) .*: ([\d,]+) records of
 
 @contextmanager
 def simulating(target: str, *options: str) -> Iterator[subprocess.Popen[str]]:
-    """``calltrail simulate`` running in the background, its report read from stderr."""
+    """``calltrail simulate`` running in the background, its report read from stdout."""
     command = [sys.executable, "-m", "entrypoints.cli", "simulate", "--target", target, "--quiet"]
     command += ["--auth-token", TOKEN, "--api-key", API_KEY, *options]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CALLTRAIL_")} | PLIVO
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
     try:
         yield process
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=30)
-        assert process.stderr is not None
-        process.stderr.close()
+        assert process.stdout is not None
+        process.stdout.close()
 
 
 def read_until(
     process: subprocess.Popen[str], pattern: re.Pattern[str]
 ) -> tuple[str, re.Match[str]]:
     """The report up to the first line matching ``pattern`` (read as written, no sleeping)."""
-    assert process.stderr is not None
+    assert process.stdout is not None
     lines: list[str] = []
-    for line in process.stderr:
+    for line in process.stdout:
         lines.append(line)
         found = pattern.search(line)
         if found:
@@ -75,8 +75,8 @@ def test_withheld_calls_are_reported_open_and_missing_and_plivo_has_their_record
             now = datetime.now(UTC)
             listed = list(api.ended_between(now - timedelta(days=1), now))
         process.send_signal(signal.SIGINT)
-        assert process.stderr is not None
-        after = process.stderr.read()
+        assert process.stdout is not None
+        after = process.stdout.read()
         assert process.wait(timeout=60) == 0, report + after
     withheld = re.search(r"the hangup of (\d+) calls and every callback of (\d+) calls", report)
     assert withheld is not None, report

@@ -12,7 +12,7 @@ from service.plivo_calls import CallApi, CallApiAuthError, CallApiOptions, CallA
 from simulator.plivo_api import PlivoCallApi
 from tests.call_api import AUTH_TOKEN, NOW, START, client, serving, simulated
 
-CALLS = simulated(70, seed=23)
+CALLS = simulated(80, seed=23)
 DAY = (START - timedelta(hours=1), NOW)
 
 

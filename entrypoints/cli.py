@@ -8,7 +8,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from entrypoints import commands
+from entrypoints import commands, quarantine
+from entrypoints.quarantine import add_arguments as add_quarantine_arguments
 from entrypoints.serve import serve
 from service.settings import SettingsError
 from simulator.cli import add_arguments as add_simulate_arguments
@@ -50,6 +51,11 @@ def parser() -> argparse.ArgumentParser:
     rebuild_options.add_argument(
         "--workers", type=int, help="processes sharing the calls (default: CPUs, at most 4)"
     )
+    add_quarantine_arguments(
+        subcommands.add_parser(
+            "quarantine", help="list the events the views could not apply, or apply them again"
+        )
+    )
     export_options = subcommands.add_parser("export", help="export events or calls for analytics")
     export_options.add_argument("what", choices=["events", "calls"])
     export_options.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
@@ -77,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": lambda: serve(args.host, args.port, args.workers),
         "project": lambda: commands.project(args.batch),
         "rebuild": lambda: commands.rebuild(args.view, args.batch, args.workers),
+        "quarantine": lambda: quarantine.run(args),
         "export": lambda: commands.export(args.what, args.format, args.since, args.until, args.out),
         "import": lambda: commands.import_log(args.file),
         "simulate": lambda: simulate(args, _simulator_env()),

@@ -32,6 +32,7 @@ class Server:
 
     process: subprocess.Popen[str]
     url: str
+    log: list[str]  # the lines the server wrote to stderr so far
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing: what a power cut or OOM kill does."""
@@ -81,7 +82,7 @@ def running_server(
         raise RuntimeError("server did not start:\n" + "".join(log))
     # Keep reading the log so a chatty server never blocks on a full pipe.
     threading.Thread(target=lambda: log.extend(process.stderr or ()), daemon=True).start()
-    server = Server(process, url)
+    server = Server(process, url, log)
     try:
         yield server
     finally:

@@ -60,10 +60,10 @@ def test_a_held_event_is_logged_at_error_counted_and_makes_the_service_unready(
         assert services.runner is not None
         services.runner.wake.set()
         assert errors.arrived.wait(timeout=10), errors.lines
-    for view in ("timeline", "metrics"):
+    for name in ("timeline", "metrics"):
         assert any(
             f"event {position} of call {call_id(spec.call_uuid)}" in line
-            and f"by the {view} view" in line
+            and f"by the {name} view" in line
             and topic in line
             for line in errors.lines
         ), errors.lines
@@ -72,9 +72,9 @@ def test_a_held_event_is_logged_at_error_counted_and_makes_the_service_unready(
     assert ready.json()["quarantined"] == {"timeline": 1, "metrics": 1}
     assert "calltrail quarantine list" in ready.json()["reason"]
     found = samples(client)
-    for view in ("timeline", "metrics"):
-        assert found["calltrail_events_in_quarantine", (("view", view),)] == 1.0
-        assert found["calltrail_quarantined_events_total", (("view", view),)] == 1.0
+    for name in ("timeline", "metrics"):
+        assert found["calltrail_events_in_quarantine", (("view", name),)] == 1.0
+        assert found["calltrail_quarantined_events_total", (("view", name),)] == 1.0
     with known_as(topic, Call.Ended):
         for view in services.views.named().values():
             assert retry(services.call_log, view).applied == [position]

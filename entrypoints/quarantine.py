@@ -8,9 +8,12 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from projections.quarantine import Held
 
 _COLUMNS = ("position", "view", "call", "held since", "error")
 
@@ -51,21 +54,24 @@ def list_held(as_json: bool, out: TextIO = sys.stdout) -> int:
             view.close()
     if as_json:
         for entry, name in held:
-            line = {
-                "position": entry.position,
-                "view": name,
-                "call_id": entry.call_id,
-                "cause": entry.cause,
-                "error": entry.error,
-                "held_at": _time(entry.held_at),
-            }
-            print(json.dumps(line), file=out)
-        return 0
-    rows = [(str(e.position), name, e.call_id, _time(e.held_at), e.error) for e, name in held]
-    _table(rows, out)
-    if not rows:
+            print(json.dumps(_line(entry, name)), file=out)
+    else:
+        rows = [(str(e.position), name, e.call_id, _time(e.held_at), e.error) for e, name in held]
+        _table(rows, out)
+    if not held:
         print("no events in quarantine", file=sys.stderr)
     return 0
+
+
+def _line(entry: Held, view: str) -> dict[str, object]:
+    return {
+        "position": entry.position,
+        "view": view,
+        "call_id": entry.call_id,
+        "cause": entry.cause,
+        "error": entry.error,
+        "held_at": _time(entry.held_at),
+    }
 
 
 def retry_held(position: int | None) -> int:

@@ -81,36 +81,49 @@ def write_or_hold(
     """Write the rows of ``folded`` (in log order) in the open transaction, holding what
     cannot be written or follows an event held (``held``: call id → cause, updated).
     Return the new entries."""
-    now = datetime.now(UTC)
-    entries: list[Held] = []
+    holding = _Holding(held)
     todo: list[Folded] = []
-
-    def hold_back(item: Folded, error: str | None) -> None:
-        cause = held.get(item.key, _NEVER)
-        if cause < item.position:
-            entries.append(Held(item.position, item.key, cause, f"behind its event {cause}", now))
-            return
-        assert error is not None
-        held[item.key] = item.position
-        entries.append(Held(item.position, item.key, item.position, error, now))
-
     for item in folded:
-        if held.get(item.key, _NEVER) < item.position:
-            hold_back(item, None)
+        if holding.behind(item):
+            holding.follower(item)
         elif item.call is None:
             if item.error is None:  # not folded: held when the page was read, not now
                 raise StalePositionError("the quarantine changed since the page was read")
-            hold_back(item, item.error)
+            holding.cause(item, item.error)
         else:
             todo.append(item)
     if todo and _write(view, cursor, todo) is not None:
         for item in todo:
-            if held.get(item.key, _NEVER) < item.position:
-                hold_back(item, None)
+            if holding.behind(item):
+                holding.follower(item)
             elif (error := _write(view, cursor, [item])) is not None:
-                hold_back(item, error)
-    entries.sort(key=lambda entry: entry.position)
-    return entries
+                holding.cause(item, error)
+    return sorted(holding.entries, key=lambda entry: entry.position)
+
+
+class _Holding:
+    """The entries one view's transaction makes, and the calls it holds."""
+
+    def __init__(self, held: dict[str, int]) -> None:
+        self.held = held
+        self.entries: list[Held] = []
+        self.now = datetime.now(UTC)
+
+    def behind(self, item: Folded) -> bool:
+        """Whether an earlier event of the item's call is held."""
+        return self.held.get(item.key, _NEVER) < item.position
+
+    def follower(self, item: Folded) -> None:
+        """Hold ``item`` behind its call's held event."""
+        cause = self.held[item.key]
+        self.entries.append(
+            Held(item.position, item.key, cause, f"behind its event {cause}", self.now)
+        )
+
+    def cause(self, item: Folded, error: str) -> None:
+        """Hold ``item`` for ``error``, and its call from here on."""
+        self.held[item.key] = item.position
+        self.entries.append(Held(item.position, item.key, item.position, error, self.now))
 
 
 def _write(view: BuildableView, cursor: Cursor, items: Sequence[Folded]) -> str | None:

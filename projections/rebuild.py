@@ -65,14 +65,7 @@ def rebuild_views(
         for view in building:
             view.prepare()
         try:
-            position = 0
-            end = app.recorder.max_notification_id() or 0
-            if workers > 1 and end >= workers * batch_size:
-                _build_in_processes(app, views, end, workers, batch_size, cache_size, progress)
-                position = end
-            position = build(app, building, position, None, batch_size, cache_size, progress)
-            for view in building:
-                view.finish(app.name, position)
+            position = _build_fast(app, views, building, batch_size, cache_size, workers, progress)
         except UnappliableError as error:
             log.error("%s: building the views again, holding what cannot be applied", error)
             position = _build_carefully(app, building, progress)
@@ -81,6 +74,28 @@ def rebuild_views(
     finally:
         for view in building:
             view.close()
+    return position
+
+
+def _build_fast(
+    app: Application[UUID],
+    views: Sequence[BuildableView],
+    building: Sequence[BuildableView],
+    batch_size: int,
+    cache_size: int,
+    workers: int,
+    progress: Progress | None,
+) -> int:
+    """Build ``building`` from the whole log in bulk (in ``workers`` processes if it is
+    long enough), and record the position it reflects."""
+    position = 0
+    end = app.recorder.max_notification_id() or 0
+    if workers > 1 and end >= workers * batch_size:
+        _build_in_processes(app, views, end, workers, batch_size, cache_size, progress)
+        position = end
+    position = build(app, building, position, None, batch_size, cache_size, progress)
+    for view in building:
+        view.finish(app.name, position)
     return position
 
 

@@ -5,7 +5,8 @@ recorder subscription, and 9.5's SQLite recorder has no subscription at all; a r
 a million events needs batches. So this runner pulls pages of notifications, folds each
 call with the domain's own ``Call`` (no second copy of the rules), and writes each view's
 rows with its tracking position in one transaction. It follows new events by polling,
-woken early by local commits.
+woken early by local commits. A page it cannot apply that way is applied event by event
+(``careful.py``): what a view cannot apply is held in its quarantine, and the rest goes on.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ before that event (its *cause*) and holds the call's later events too, until
 a call, only behind on it, and the call's timeline entries, cut at the position its row
 reflects, never reach the event that could not be read.
 
-A failure of the store itself (unreachable, locked, out of connections) is *transient*:
-the same events are tried again later and nothing is held.
+A failure of the store itself (unreachable, locked, out of connections, damaged) is
+*transient*: the same events are tried again later and nothing is held.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from eventsourcing.persistence import ConnectionPoolClosedError, InterfaceError, OperationalError
+from eventsourcing.persistence import (
+    ConnectionPoolClosedError,
+    DatabaseError,
+    InterfaceError,
+    InternalError,
+    OperationalError,
+)
 
 from projections.sql import Cursor, SqlView
 from projections.times import from_micros, to_micros
@@ -39,20 +45,26 @@ _ERROR_CHARS = 2000
 
 def transient(error: BaseException) -> bool:
     """Whether ``error`` is the store failing (try the same events again later), not an
-    event that cannot be applied."""
+    event that cannot be applied: it cannot be reached or used now (operational and
+    interface errors, the OS), or is broken whatever is written (an internal error, a
+    database error of no finer kind, such as a damaged file)."""
     kinds: list[type[BaseException]] = [
         OperationalError,
         InterfaceError,
+        InternalError,
         ConnectionPoolClosedError,
         sqlite3.OperationalError,
         sqlite3.InterfaceError,
+        sqlite3.InternalError,
         OSError,
         MemoryError,
     ]
+    plain = [DatabaseError, sqlite3.DatabaseError]
     psycopg = sys.modules.get("psycopg")  # not imported on SQLite
     if psycopg is not None:
-        kinds += [psycopg.OperationalError, psycopg.InterfaceError]
-    return isinstance(error, tuple(kinds))
+        kinds += [psycopg.OperationalError, psycopg.InterfaceError, psycopg.InternalError]
+        plain.append(psycopg.DatabaseError)
+    return isinstance(error, tuple(kinds)) or type(error) in plain
 
 
 def describe(error: BaseException) -> str:

@@ -3,10 +3,12 @@ applies them once their cause is fixed, exactly once. On each store."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import OperationalError, PersistenceError
 
 from domain.call import Call
 from domain.ids import call_id
@@ -164,3 +166,31 @@ def test_rows_a_store_cannot_keep_are_held_by_that_view_alone(
     assert sorted((row["status"], row["calls"]) for row in ended) == [("busy", 1), ("completed", 1)]
     assert retry(live.app, timeline).applied == []  # no fix yet: still held
     assert held(timeline) == [(positions[-1], positions[-1])]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [OperationalError("the server went away"), sqlite3.DatabaseError("disk image is malformed")],
+    ids=["unreachable", "damaged"],
+)
+def test_a_failing_store_is_tried_again_and_holds_nothing(
+    call_log: CallLog, runner: Runner, failure: Exception
+) -> None:
+    spec = outbound(CallStatus.BUSY)
+    record(call_log, spec)
+    live = runner()
+    metrics = live.views[1]
+    real = metrics._apply_rows
+
+    def fail_once(cursor: Any, batch: Any) -> None:
+        metrics._apply_rows = real  # type: ignore[method-assign]
+        raise failure
+
+    metrics._apply_rows = fail_once  # type: ignore[method-assign]
+    with pytest.raises((type(failure), PersistenceError)):  # as raised, or as eventsourcing's
+        live.catch_up()
+    assert [held(view) for view in live.views] == [[], []]
+    live.catch_up()  # the store is back
+    assert [held(view) for view in live.views] == [[], []]
+    counted = metrics.rows("SELECT status, calls FROM {p}counters WHERE scope = 'call'")
+    assert [(row["status"], row["calls"]) for row in counted] == [("busy", 1)]

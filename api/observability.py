@@ -1,8 +1,8 @@
 """Operations: ``/healthz``, ``/readyz``, Prometheus ``/metrics``, and the webhook log line.
 
-HTTP metrics come from Litestar's Prometheus plugin. Business metrics are read from the
-metrics view at scrape time, so they survive restarts and agree across workers; only the
-writer's batch sizes and commit latency are this process's own.
+HTTP metrics come from Litestar's Prometheus plugin. Business metrics and the views'
+quarantine are read from the views at scrape time, so they survive restarts and agree
+across workers; only the writer's batch sizes and commit latency are this process's own.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from api.dependencies import ServicesDep
 from domain.hangup_causes import integer_code
+from projections.quarantine import counts as quarantine_counts
 from service.bootstrap import Services
 from store.application import CallLog
 from store.writer import BatchStats
@@ -68,6 +69,27 @@ class ViewCollector(Collector):
         for name, lagging in projection_lag(self.services).items():
             lag.add_metric([name], float(lagging))
         yield lag
+        yield from quarantine_metrics(self.services)
+
+
+def quarantine_metrics(services: Services) -> Iterator[Metric]:
+    """Events each view holds in quarantine now, and has ever held (read from the views,
+    so every worker reports the same and a restart loses nothing)."""
+    held = GaugeMetricFamily(
+        "calltrail_events_in_quarantine",
+        "Events a view could not apply and holds (calltrail quarantine list)",
+        labels=["view"],
+    )
+    total = CounterMetricFamily(
+        "calltrail_quarantined_events",
+        "Events ever put in a view's quarantine (reset by a rebuild of the view)",
+        labels=["view"],
+    )
+    for name, view in services.views.named().items():
+        now, ever = quarantine_counts(view)
+        held.add_metric([name], float(now))
+        total.add_metric([name], float(ever))
+    yield from (held, total)
 
 
 def projection_lag(services: Services) -> dict[str, int]:
@@ -111,7 +133,8 @@ class MetricsController(PrometheusController):
         tags=["service"],
         summary="Prometheus metrics",
         description="Calls, answered calls and talk time by direction, status and hangup"
-        " cause code; the views' lag; the writer's batch sizes and commit latency; HTTP"
+        " cause code; the views' lag and the events they hold in quarantine; the writer's"
+        " batch sizes and commit latency; HTTP"
         " metrics. Needs CALLTRAIL_METRICS_KEY as a bearer token (or, when it is not set,"
         " a key of CALLTRAIL_API_KEYS).",
     )
@@ -123,13 +146,22 @@ class MetricsController(PrometheusController):
 
 @get("/readyz", sync_to_thread=True, tags=["service"], summary="Readiness")
 def readyz(services: ServicesDep) -> Response[dict[str, Any]]:
-    """Ready when the store answers and no view lags by more than ``READY_MAX_LAG`` events."""
+    """Ready when the store answers, no view lags by more than ``READY_MAX_LAG`` events,
+    and no view holds an event in quarantine (``calltrail quarantine list``)."""
     try:
         lag = projection_lag(services)
+        held = {name: quarantine_counts(view)[0] for name, view in services.views.named().items()}
     except Exception as error:
         return Response({"ready": False, "reason": f"store unreachable: {error}"}, status_code=503)
-    ready = all(lagging <= READY_MAX_LAG for lagging in lag.values())
-    body = {"ready": ready, "projection_lag": lag, "max_lag": READY_MAX_LAG}
+    ready = all(lagging <= READY_MAX_LAG for lagging in lag.values()) and not any(held.values())
+    body: dict[str, Any] = {
+        "ready": ready,
+        "projection_lag": lag,
+        "max_lag": READY_MAX_LAG,
+        "quarantined": held,
+    }
+    if any(held.values()):
+        body["reason"] = "events in quarantine: see `calltrail quarantine list`"
     return Response(body, status_code=200 if ready else 503)
 
 

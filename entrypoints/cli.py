@@ -8,7 +8,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from entrypoints import commands
+from entrypoints import commands, quarantine
+from entrypoints.quarantine import add_arguments as add_quarantine_arguments
 from entrypoints.serve import serve
 from service.settings import SettingsError
 from simulator.cli import add_arguments as add_simulate_arguments
@@ -58,6 +59,11 @@ def parser() -> argparse.ArgumentParser:
     _export_options(subcommands.add_parser("export", help="export events or calls for analytics"))
     subcommands.add_parser("import", help="load an events export into an empty store").add_argument(
         "file", help="an events export (JSONL) written by 'calltrail export events'"
+    )
+    add_quarantine_arguments(
+        subcommands.add_parser(
+            "quarantine", help="list the events the views could not apply, or apply them again"
+        )
     )
     simulate_options = subcommands.add_parser(
         "simulate", help="send realistic signed Plivo traffic to a deployment and check it"
@@ -117,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": lambda: serve(args.host, args.port, args.workers),
         "project": lambda: commands.project(args.batch),
         "rebuild": lambda: commands.rebuild(args.view, args.batch, args.workers),
+        "quarantine": lambda: quarantine.run(args),
         "export": lambda: commands.export(args.what, args.format, args.since, args.until, args.out),
         "import": lambda: commands.import_log(args.file),
         "simulate": lambda: simulate(args, _simulator_env()),

@@ -23,8 +23,9 @@ from projections.sql import Cursor, SqlView
 log = logging.getLogger("calltrail.projections")
 
 MIGRATION_ROW = "__migration__"  # eventsourcing's tracking tables hold this row; it checks it
-META = "meta"  # each view's own small table: the version of its tables
+META = "meta"  # each view's own small table: the version of its tables, a counter
 _META_COLUMNS = "(name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+QUARANTINE = "quarantine"  # each view's events it could not apply (``quarantine.py``)
 NEXT = "_next"  # a rebuild builds the view under these names, beside the live one
 OLD = "_old"
 
@@ -33,6 +34,7 @@ class BuildableView(SqlView):
     """A view that a rebuild can build afresh beside itself and swap in."""
 
     schema_version = 1  # of the view's tables; a view found at another version is rebuilt
+    view_name = "view"  # as operators know it (logs, `calltrail quarantine list`)
     is_sibling = False  # shares its datastore with the live view: closing it leaves that open
     retired: tuple[str, ...] = ()  # tables the view no longer has, dropped at a swap
     # How to open this view again, in another process (a rebuild's workers).
@@ -53,7 +55,7 @@ class BuildableView(SqlView):
 
     def own_tables(self) -> list[str]:
         """The names (with prefix and suffix) of every table of the view, tracking included."""
-        tables = [*self.tables, META]
+        tables = [*self.tables, META, QUARANTINE]
         return [self.sql(f"{{p}}{table}") for table in tables] + [self.tracking_table()]
 
     def prepare(self) -> None:
@@ -71,15 +73,24 @@ class BuildableView(SqlView):
             )
 
     def _create_tables(self, cursor: Cursor) -> None:
-        """The view's tables, its indexes, and its version."""
+        """The view's tables, its indexes, its quarantine, and its version."""
         # Indexes from the start: their keys arrive nearly in order, so keeping them costs
         # a rebuild little, where building them after the load would add to its serial end.
         for statement in [*self.table_statements(), *self.index_statements()]:
             cursor.execute(statement)
+        cursor.execute(self.quarantine_statement())
         cursor.execute(self.sql(f"CREATE TABLE {{p}}{META} {_META_COLUMNS}"))
         cursor.execute(
             self.sql(f"INSERT INTO {{p}}{META} (name, value) VALUES ('schema_version', ?)"),
             (str(self.schema_version),),
+        )
+
+    def quarantine_statement(self) -> str:
+        """The CREATE statement of the view's quarantine: the events it holds back."""
+        return self.sql(
+            f"CREATE TABLE IF NOT EXISTS {{p}}{QUARANTINE} (position {self.bigint_key},"
+            " call_id TEXT NOT NULL, cause BIGINT NOT NULL, error TEXT NOT NULL,"
+            " held_at BIGINT NOT NULL)"
         )
 
     def ensure_schema(self) -> bool:
@@ -109,7 +120,9 @@ class BuildableView(SqlView):
         return True
 
     def _keep_version(self, cursor: Cursor) -> None:
-        """Record the version, for tables made before versions were kept."""
+        """Record the version, for tables made before versions were kept, and add the
+        quarantine to tables made before it existed (it is new, not a change of theirs)."""
+        cursor.execute(self.quarantine_statement())
         cursor.execute(self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}{META} {_META_COLUMNS}"))
         cursor.execute(
             self.sql(

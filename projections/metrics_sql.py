@@ -81,6 +81,7 @@ class _Summed:
 class MetricsSql(BuildableView):
     """The hangup-metrics view: ``counters`` and each ended call's ``contributions``."""
 
+    view_name = "metrics"
     tables = ("counters", "contributions")
 
     def table_statements(self) -> list[str]:

@@ -11,12 +11,19 @@ interrupted rebuild leaves the live view as it was; the next one starts over.
 With ``workers`` > 1 the log up to its current end is split by call between processes
 (each folds and writes its own calls; counters are sums, so they add up), then this
 process replays what was appended meanwhile, and swaps.
+
+A log holding an event that cannot be applied (``quarantine.py``) stops this fast path;
+the views are then built again from the start as the live runner applies the log, which
+holds such events in the new views' quarantine and applies the rest. So a rebuild
+recomputes the quarantine: it lists what the code of now cannot apply, and the old
+entries go with the old tables.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import multiprocessing
 import queue
 import traceback
@@ -30,12 +37,16 @@ from eventsourcing.utils import get_topic, resolve_topic
 from projections.building import NEXT, BuildableView
 from projections.log import Part, read_log
 from projections.metrics_sql import MetricsSql
+from projections.quarantine import describe, transient
 from projections.replay import Replay
+from projections.runner import ViewRunner
 from projections.sql import Batch
 
+log = logging.getLogger("calltrail.projections")
 Progress = Callable[[int], object]
 MAX_PENDING = 3  # pages a due write may wait while another writer has the store
 READ_PAGE = 20_000  # events read from the log at a time
+CAREFUL_PAGE = 5_000  # events per page when the log holds events that cannot be applied
 
 
 def rebuild_views(
@@ -53,20 +64,70 @@ def rebuild_views(
     try:
         for view in building:
             view.prepare()
-        position = 0
-        end = app.recorder.max_notification_id() or 0
-        if workers > 1 and end >= workers * batch_size:
-            _build_in_processes(app, views, end, workers, batch_size, cache_size, progress)
-            position = end
-        position = build(app, building, position, None, batch_size, cache_size, progress)
-        for view in building:
-            view.finish(app.name, position)
+        try:
+            position = _build_fast(app, views, building, batch_size, cache_size, workers, progress)
+        except UnappliableError as error:
+            log.error("%s: building the views again, holding what cannot be applied", error)
+            position = _build_carefully(app, building, progress)
         for view in building:
             view.swap()
     finally:
         for view in building:
             view.close()
     return position
+
+
+def _build_fast(
+    app: Application[UUID],
+    views: Sequence[BuildableView],
+    building: Sequence[BuildableView],
+    batch_size: int,
+    cache_size: int,
+    workers: int,
+    progress: Progress | None,
+) -> int:
+    """Build ``building`` from the whole log in bulk (in ``workers`` processes if it is
+    long enough), and record the position it reflects."""
+    position = 0
+    end = app.recorder.max_notification_id() or 0
+    if workers > 1 and end >= workers * batch_size:
+        _build_in_processes(app, views, end, workers, batch_size, cache_size, progress)
+        position = end
+    position = build(app, building, position, None, batch_size, cache_size, progress)
+    for view in building:
+        view.finish(app.name, position)
+    return position
+
+
+class UnappliableError(Exception):
+    """Events the fast path of a rebuild could not fold or write."""
+
+
+def _build_carefully(
+    app: Application[UUID], building: Sequence[BuildableView], progress: Progress | None
+) -> int:
+    """Build the views again from the start as the live runner applies the log: each
+    page at once, or event by event where one cannot be applied, which is then held in
+    the new views' quarantine. Slower than ``build``, and only for a log that needs it."""
+    for view in building:
+        view.prepare()
+    runner = ViewRunner(app, building, batch_size=CAREFUL_PAGE)
+    runner.catch_up(progress)
+    return min(runner.positions())
+
+
+@contextlib.contextmanager
+def _applying(first: int, last: int) -> Iterator[None]:
+    """Failures of folding or writing the events ``first`` to ``last`` as the events'
+    (``UnappliableError``), unless the store itself failed."""
+    try:
+        yield
+    except Exception as error:
+        if transient(error):
+            raise
+        raise UnappliableError(
+            f"events {first} to {last} cannot all be applied ({describe(error)})"
+        ) from error
 
 
 def build(
@@ -94,13 +155,15 @@ def build(
     position = after
     with _fewer_collections():
         for page in read_log(app, after, writer.page_size, until, part):
-            writer.stage(replay.batch(page))
-            writer.page_done()
+            with _applying(page[0][0], page[-1][0]):
+                writer.stage(replay.batch(page))
+                writer.page_done()
             position = page[-1][0]
             if progress is not None:
                 progress(len(page))
-        writer.stage(replay.rest())
-        writer.flush(last=True)
+        with _applying(after + 1, position):
+            writer.stage(replay.rest())
+            writer.flush(last=True)
     return position
 
 
@@ -195,6 +258,8 @@ def _build_in_processes(
                 progress(value)
             elif kind == "done":
                 running.discard(part)
+            elif kind == "unappliable":
+                raise UnappliableError(value)
             elif kind == "failed":
                 raise RuntimeError(f"rebuild worker {part} failed:\n{value}")
     finally:
@@ -238,6 +303,8 @@ def _worker(
                 view.close()
             app.close()
         reports.put(("done", part[0], None))
+    except UnappliableError as error:
+        reports.put(("unappliable", part[0], str(error)))
     except BaseException:
         reports.put(("failed", part[0], traceback.format_exc()))
         raise

@@ -5,7 +5,8 @@ recorder subscription, and 9.5's SQLite recorder has no subscription at all; a r
 a million events needs batches. So this runner pulls pages of notifications, folds each
 call with the domain's own ``Call`` (no second copy of the rules), and writes each view's
 rows with its tracking position in one transaction. It follows new events by polling,
-woken early by local commits.
+woken early by local commits. A page it cannot apply that way is applied event by event
+(``careful.py``): what a view cannot apply is held in its quarantine, and the rest goes on.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from domain.call import Call
 from projections.building import BuildableView
+from projections.careful import apply_carefully, touches_held
 from projections.log import on_postgres, watch_commits
+from projections.quarantine import describe, transient, view_state
 from projections.sql import Batch, StalePositionError
 
 log = logging.getLogger("calltrail.projections")
@@ -111,12 +114,34 @@ class ViewRunner:
         return self._run_page()
 
     def _run_page(self) -> int:
-        positions = self.positions()
+        """One page: all at once (the fast path), or, if an event of it cannot be applied
+        or its call is held, event by event where needed (``careful.py``)."""
+        states = [view_state(view, self.app.name) for view in self.views]
+        positions = [state.position for state in states]
         page = self.app.recorder.select_notifications(
             start=min(positions) + 1, limit=self.batch_size
         )
         if not page:
             return 0
+        if touches_held(page, states):
+            return apply_carefully(self.app, self.views, page, self.states.fold)
+        try:
+            self._apply_page(page, positions)
+        except StalePositionError:
+            raise
+        except Exception as error:
+            if transient(error):
+                raise
+            log.warning(
+                "events %d to %d cannot all be applied (%s); applying them one by one",
+                page[0].id,
+                page[-1].id,
+                describe(error),
+            )
+            return apply_carefully(self.app, self.views, page, self.states.fold)
+        return len(page)
+
+    def _apply_page(self, page: Sequence[Notification], positions: list[int]) -> None:
         batches = [Batch() for _ in self.views]
         for notification in page:
             event: Any = self.app.mapper.to_domain_event(notification)
@@ -129,7 +154,6 @@ class ViewRunner:
         for view, batch, position in zip(self.views, batches, positions, strict=True):
             if page[-1].id > position:
                 view.apply(batch, tracking, position)
-        return len(page)
 
     def catch_up(self, progress: Callable[[int], object] | None = None) -> int:
         """Process pages until the views reach the end of the log; return events read."""

@@ -193,6 +193,10 @@ class SqlView(ABC):
             self.move_tracking(cursor, tracking, after)
             self._apply_rows(cursor, batch)
 
+    def write_rows(self, cursor: Cursor, batch: Batch) -> None:
+        """A live batch's rows alone, in the open transaction (the caller moves tracking)."""
+        self._apply_rows(cursor, batch)
+
     @contextlib.contextmanager
     def bulk_transaction(self) -> Iterator[Cursor]:
         """A transaction on tables nobody reads yet (a rebuild's): the store may skip syncing."""

@@ -35,6 +35,7 @@ class TimelineSql(BuildableView):
     """The timeline view: ``calls``, one row per call."""
 
     schema_version = 2
+    view_name = "timeline"
     tables = ("calls",)
     retired = ("entries",)  # a per-callback copy the timeline no longer keeps
 

@@ -31,7 +31,15 @@ def help_of(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 
 def test_every_subcommand_has_help() -> None:
-    assert set(subcommands()) == {"serve", "project", "rebuild", "export", "import", "simulate"}
+    assert set(subcommands()) == {
+        "serve",
+        "project",
+        "rebuild",
+        "quarantine",
+        "export",
+        "import",
+        "simulate",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(subcommands()))

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.server import READY, free_port
+from tests.e2e.server import SERVING, free_port
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def banner(tmp_path: Path) -> Iterator[str]:
         log: list[bytes] = []
         for line in process.stderr:
             log.append(line)
-            if READY.encode() in line:
+            if SERVING.encode() in line:
                 break
         else:
             raise AssertionError("make run did not start:\n" + b"".join(log).decode())

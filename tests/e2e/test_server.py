@@ -76,7 +76,10 @@ def test_sigkill_mid_load_loses_no_acknowledged_callback(sqlite_url: str) -> Non
     ]
     assert missing == []
     # The server restarts cleanly on the same file and takes the whole load again.
-    with running_server(sqlite_url, port=port) as again, httpx.Client(base_url=again.url) as http:
+    with (
+        running_server(sqlite_url, port=port) as again,
+        httpx.Client(base_url=again.url, timeout=30) as http,
+    ):
         sender = PlivoSender(http, public_url=again.url)
         codes = {sender.deliver(c).status_code for c in callbacks}
     assert codes == {200}

@@ -8,6 +8,7 @@ and hands every handler what it uses as a typed dependency.
 from __future__ import annotations
 
 import importlib.metadata
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from litestar.di import Provide
 
 from api import metric_reads, reads
 from api.errors import EXCEPTION_HANDLERS
+from api.ingest import CalltrailApp, PlainWebhooks, WebhookCounts
 from api.observability import PROMETHEUS, MetricsController, Observability, readyz
 from api.openapi import SECURITY, assets_router, openapi_config
 from api.reading import api_key_guard, refuse_nul
@@ -25,6 +27,7 @@ from api.signature import SignatureVerifier
 from api.webhooks import Webhooks, webhook_handlers
 from projections.views import Views
 from service.bootstrap import Services, bootstrap, check_security
+from service.heap import freeze_startup_heap
 from service.settings import Settings
 from store.application import CallLog
 
@@ -71,29 +74,35 @@ def create_app(
     services: Services | None = None,
     verifier: SignatureVerifier | None = None,
     replies: Replies | None = None,
+    freeze_heap: bool = False,
 ) -> Litestar:
     """Build the service for ``settings`` (default: from the environment).
 
     Refuses to build without an auth token unless signatures are explicitly skipped. The
-    parts are opened when the app starts (its lifespan), not when it is built.
+    parts are opened when the app starts (its lifespan), not when it is built; with
+    ``freeze_heap`` (a serving process: ``served_app``), the heap is then frozen
+    (``service/heap.py``).
     """
     settings = settings or (services.settings if services else Settings.from_env())
     check_security(settings)
     verifier = verifier or make_verifier(settings)
     replies = replies or Replies.from_settings(settings)
     started = _Started()
+    counts: WebhookCounts = Counter()
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         running = services or bootstrap(settings)
         started.services = running
-        started.observability = Observability(running)
+        started.observability = Observability(running, counts)
         running.on_batch.append(started.observability.observe)
         started.webhooks = Webhooks(settings, verifier, running.writer, replies)
         with running.running():
+            if freeze_heap:
+                freeze_startup_heap()
             yield
 
-    return Litestar(
+    app = CalltrailApp(
         route_handlers=[
             healthz,
             readyz,
@@ -113,7 +122,18 @@ def create_app(
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
+        # Logging is the process's (service/logs.py): Litestar's default config would
+        # format every record twice through a queue handler and a thread of its own.
+        logging_config=None,
     )
+    app.plain = PlainWebhooks(started.get_webhooks, counts, settings.max_body_bytes)
+    return app
+
+
+def served_app() -> Litestar:
+    """The app ``calltrail serve`` runs in each worker: settings from the environment,
+    garbage collection tuned for a long-running server."""
+    return create_app(freeze_heap=True)
 
 
 def metrics_keys(settings: Settings) -> tuple[str, ...]:

@@ -1,14 +1,15 @@
-"""Operations: ``/healthz``, ``/readyz``, Prometheus ``/metrics``, and the webhook log line.
+"""Operations: ``/healthz``, ``/readyz`` and Prometheus ``/metrics``.
 
-HTTP metrics come from Litestar's Prometheus plugin. Business metrics and the views'
-quarantine are read from the views at scrape time, so they survive restarts and agree
-across workers; only the writer's batch sizes and commit latency are this process's own.
+HTTP metrics come from Litestar's Prometheus plugin, except for the webhooks, which skip
+Litestar (``api/ingest.py``) and are counted by kind, status and verdict in a plain
+counter read at scrape time. Business metrics and the views' quarantine are read from the
+views at scrape time, so they survive restarts and agree across workers; the webhook
+counts and the writer's batch sizes and commit latency are this process's own.
 """
 
 from __future__ import annotations
 
-import json
-import logging
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,7 +31,6 @@ from store.writer import BatchStats
 
 READY_MAX_LAG = 10_000
 PROMETHEUS = PrometheusConfig(app_name="calltrail", prefix="calltrail_http", group_path=True)
-webhook_log = logging.getLogger("calltrail.webhook")
 
 
 class ViewCollector(Collector):
@@ -100,12 +100,29 @@ def projection_lag(services: Services) -> dict[str, int]:
     }
 
 
-class Observability:
-    """This app's own registry: the view collector and the writer's histograms."""
+class WebhookCollector(Collector):
+    """``calltrail_webhooks_total``: the webhooks this process answered."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, counts: Counter[tuple[str, int, str]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        """One sample per kind, status and verdict (empty for a rejection)."""
+        family = CounterMetricFamily(
+            "calltrail_webhooks", "Webhooks answered", labels=["kind", "status", "verdict"]
+        )
+        for (kind, status, verdict), count in sorted(self.counts.copy().items()):
+            family.add_metric([kind, str(status), verdict], float(count))
+        yield family
+
+
+class Observability:
+    """This app's own registry: the view and webhook collectors, the writer's histograms."""
+
+    def __init__(self, services: Services, webhooks: Counter[tuple[str, int, str]]) -> None:
         self.registry = CollectorRegistry()
         self.registry.register(ViewCollector(services))
+        self.registry.register(WebhookCollector(webhooks))
         self.batch_size = Histogram(
             "calltrail_writer_batch_size",
             "Callbacks per group commit",
@@ -163,21 +180,3 @@ def readyz(services: ServicesDep) -> Response[dict[str, Any]]:
     if any(held.values()):
         body["reason"] = "events in quarantine: see `calltrail quarantine list`"
     return Response(body, status_code=200 if ready else 503)
-
-
-def log_webhook(
-    call_uuid: str, kind: str, verdict: str, position: int | None, seconds: float
-) -> None:
-    """One JSON line per webhook (no tokens, no numbers: only ids and outcomes)."""
-    if webhook_log.isEnabledFor(logging.INFO):
-        webhook_log.info(
-            json.dumps(
-                {
-                    "call_uuid": call_uuid,
-                    "kind": kind,
-                    "verdict": verdict,
-                    "position": position,
-                    "latency_ms": round(seconds * 1000, 2),
-                }
-            )
-        )

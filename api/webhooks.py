@@ -6,9 +6,7 @@ position (``X-Calltrail-Position``) so a client can read its own writes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,14 +16,15 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import SkipValidation
+from litestar.types import HTTPScope
 
 from api.errors import AnyRequest, ApiError, ErrorBody
 from api.forms import FormError, flatten, parse_form, require_call_uuid
-from api.observability import log_webhook
 from api.responses import XML, Replies
 from api.signature import SignatureVerifier
 from domain.callbacks import Callback, CallbackKind
 from service.settings import Settings
+from store.application import Recorded
 from store.writer import Writer
 
 log = logging.getLogger("calltrail.webhooks")
@@ -41,9 +40,17 @@ ROUTES: dict[CallbackKind, list[str]] = {
 FORM = "application/x-www-form-urlencoded"
 
 
+Header = Callable[[str], str | None]
+"""A request header's value by its lower-case name (latin-1, as HTTP headers decode)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Webhooks:
-    """What the webhook handlers share: settings, the verifier, the writer, the replies."""
+    """What the webhook handlers share: settings, the verifier, the writer, the replies.
+
+    Both paths to the webhooks use it: the plain ASGI one (``api/ingest.py``) and the
+    Litestar routes below, which serve what the plain path hands over.
+    """
 
     settings: Settings
     verifier: SignatureVerifier | None  # None only with CALLTRAIL_INSECURE_SKIP_SIGNATURE=1
@@ -58,67 +65,90 @@ class Webhooks:
             return self.replies.dial_action
         return self.replies.ack
 
-    def signed_url(self, request: AnyRequest) -> str:
+    def signed_url(self, scope: HTTPScope, header: Header) -> str:
         """The URL Plivo signed: the public base, the path as sent, and the raw query."""
         base = self.settings.public_url
-        client = request.client.host if request.client else ""
-        forwarded = request.headers.get("x-forwarded-host")
-        if forwarded and client in self.settings.trusted_proxies:
-            scheme = request.headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+        client = scope.get("client")
+        forwarded = header("x-forwarded-host")
+        if forwarded and (client[0] if client else "") in self.settings.trusted_proxies:
+            scheme = (header("x-forwarded-proto") or "https").split(",")[0].strip()
             prefix = base.split("://", 1)[1].partition("/")[2]
             base = f"{scheme}://{forwarded.split(',')[0].strip()}" + (
                 f"/{prefix}" if prefix else ""
             )
         # raw_path keeps the path exactly as Plivo sent it (some servers include the query).
-        raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+        raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.partition(b"?")[0].decode("latin-1")
-        query = request.scope.get("query_string", b"").decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
         return base + path + (f"?{query}" if query else "")
+
+    def callback(
+        self, kind: CallbackKind, scope: HTTPScope, header: Header, body: bytes | None
+    ) -> Callback:
+        """The callback a request carries, verified; ``ApiError`` (400, 403) if not.
+
+        ``body`` is the form of a POST (``None`` for GET, whose query holds the fields).
+        """
+        method = scope["method"]
+        try:
+            if method == "GET" or body is None:
+                fields = parse_form(scope.get("query_string", b""))
+            else:
+                fields = parse_form(body)
+            verify(self, scope, header, fields)
+            params = flatten(with_query(scope, fields))
+            require_call_uuid(params)
+        except FormError as error:
+            raise ApiError(400, "bad_form", str(error)) from None
+        return Callback.of(kind, params, datetime.now(UTC))
+
+    def reply_headers(self, recorded: Recorded) -> dict[str, str]:
+        """The headers of a recorded callback's reply: its verdict and log position."""
+        headers = {"X-Calltrail-Verdict": recorded.verdict.value}
+        if recorded.position is not None:
+            headers["X-Calltrail-Position"] = str(recorded.position)
+        return headers
 
 
 WebhooksDep = NamedDependency[SkipValidation[Webhooks]]
 
 
-async def read_fields(request: AnyRequest) -> dict[str, list[str]]:
-    """The signed parameters: the form body for POST, the query string for GET."""
-    if request.method == "GET":
-        return parse_form(request.scope.get("query_string", b""))
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM:
+def require_form(content_type: str | None) -> None:
+    """Reject (415) a POST whose body is not a form."""
+    if (content_type or "").split(";")[0].strip().lower() != FORM:
         raise ApiError(415, "unsupported_media_type", f"POST bodies must be {FORM}")
-    return parse_form(await request.body())
 
 
-def with_query(request: AnyRequest, fields: dict[str, list[str]]) -> dict[str, list[str]]:
+def with_query(scope: HTTPScope, fields: dict[str, list[str]]) -> dict[str, list[str]]:
     """Add parameters configured on a POST URL (``?tenant=x``) to the body's, body first.
 
     Only after verification: Plivo signs a POST's query apart from its body.
     """
-    if request.method == "GET" or not request.scope.get("query_string"):
+    if scope["method"] == "GET" or not scope.get("query_string"):
         return fields
     merged = dict(fields)
-    for key, values in parse_form(request.scope["query_string"]).items():
+    for key, values in parse_form(scope["query_string"]).items():
         merged.setdefault(key, values)
     return merged
 
 
-def verify(hooks: Webhooks, request: AnyRequest, fields: dict[str, list[str]]) -> None:
+def verify(hooks: Webhooks, scope: HTTPScope, header: Header, fields: dict[str, list[str]]) -> None:
     """Reject (403) a request whose V3 signature does not match; log the URL that was checked."""
     if hooks.verifier is None:
         return
-    headers = request.headers
-    nonce = headers.get("x-plivo-signature-v3-nonce")
-    signature = headers.get("x-plivo-signature-v3")
-    main_signature = headers.get("x-plivo-signature-ma-v3")
+    nonce = header("x-plivo-signature-v3-nonce")
+    signature = header("x-plivo-signature-v3")
+    main_signature = header("x-plivo-signature-ma-v3")
     if not nonce or not (signature or main_signature):
         raise ApiError(
             403,
             "signature_missing",
             "X-Plivo-Signature-V3 (or -Ma-V3) and X-Plivo-Signature-V3-Nonce are required",
         )
-    url = hooks.signed_url(request)
-    params = None if request.method == "GET" else fields
-    if hooks.verifier.verify(request.method, url, params, nonce, signature, main_signature):
+    url = hooks.signed_url(scope, header)
+    method = scope["method"]
+    params = None if method == "GET" else fields
+    if hooks.verifier.verify(method, url, params, nonce, signature, main_signature):
         return
     log.warning(
         "signature rejected: checked URL %s (set CALLTRAIL_PUBLIC_URL to what Plivo calls)", url
@@ -132,28 +162,15 @@ def handler_for(
     """The request handler recording callbacks of ``kind``."""
 
     async def receive(request: AnyRequest, webhooks: WebhooksDep) -> Response[bytes]:
-        hooks = webhooks
-        try:
-            fields = await read_fields(request)
-            verify(hooks, request, fields)
-            params = flatten(with_query(request, fields))
-            require_call_uuid(params)
-        except FormError as error:
-            raise ApiError(400, "bad_form", str(error)) from None
-        callback = Callback.of(kind, params, datetime.now(UTC))
-        started = time.perf_counter()
-        recorded = await asyncio.wrap_future(hooks.writer.submit(callback))
-        log_webhook(
-            callback.call_uuid,
-            kind.value,
-            recorded.verdict.value,
-            recorded.position,
-            time.perf_counter() - started,
+        body = None
+        if request.method != "GET":
+            require_form(request.headers.get("content-type"))
+            body = await request.body()
+        callback = webhooks.callback(kind, request.scope, request.headers.get, body)
+        recorded = await webhooks.writer.submit_async(callback)
+        return Response(
+            webhooks.reply_for(kind), media_type=XML, headers=webhooks.reply_headers(recorded)
         )
-        headers = {"X-Calltrail-Verdict": recorded.verdict.value}
-        if recorded.position is not None:
-            headers["X-Calltrail-Position"] = str(recorded.position)
-        return Response(hooks.reply_for(kind), media_type=XML, headers=headers)
 
     return receive
 

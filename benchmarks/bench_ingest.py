@@ -1,10 +1,15 @@
 """Durable ingest over HTTP against a bare Litestar handler, in the same run.
 
-Both servers are real uvicorn processes (1 worker) on 127.0.0.1. calltrail stores every
-signed hangup form durably (SQLite file, group commit) before replying; the bare handler
-parses the same form and stores nothing. One load generator process keeps 64 keep-alive
-connections busy for ``BENCH_SECONDS`` (default 10) against each, with pre-built signed
-requests (a distinct ``CallUUID`` each, so every one is really stored).
+Every server is a real uvicorn process on 127.0.0.1, on one worker and then on two.
+calltrail (``calltrail serve``) stores every signed hangup form durably (SQLite file, group
+commit) before replying; the bare handler (``uvicorn --workers N``) parses the same form
+and stores nothing. One load generator process keeps 64 keep-alive connections busy for
+``BENCH_SECONDS`` (default 10) against each, with pre-built signed requests (a distinct
+``CallUUID`` each, so every one is really stored); ``BENCH_WORKERS=1`` runs the one-worker
+rows only. Each row also gives the server's CPU
+time per request (its processes' user + system time over the run) and the load average
+when it started: the machine is shared, and CPU per request moves less with other load
+than the rates do.
 """
 
 from __future__ import annotations
@@ -12,15 +17,17 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from litestar import Litestar, Request, Response, post
@@ -28,7 +35,7 @@ from litestar import Litestar, Request, Response, post
 from api.forms import parse_form
 from store.application import open_call_log
 from tests.api.payloads import ANSWERED_OUTBOUND_HANGUP
-from tests.e2e.server import READY, free_port, running_server
+from tests.e2e.server import free_port, running_server
 from tests.plivo_client import TOKEN, sdk_signature
 
 CONNECTIONS = 64
@@ -67,7 +74,12 @@ def requests(port: int, count: int) -> list[bytes]:
 
 
 async def _connection(port: int, pending: list[bytes], until: float, out: list[Any]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError as error:  # counted as a failure, so that the run still reports
+        print(f"connection to port {port} failed: {error}", file=sys.stderr)
+        out.append((0, 0.0))
+        return
     while pending and time.perf_counter() < until:
         request = pending.pop()
         started = time.perf_counter()
@@ -95,57 +107,139 @@ def drive(port: int, pending: list[bytes], seconds: float, result: Any) -> None:
     result.put((out, time.perf_counter() - started))
 
 
-def measure(port: int, count: int, seconds: float) -> tuple[float, float, float, int, int]:
-    """Requests/s, p50 and p99 (ms), 200s and non-200s."""
+class Row(NamedTuple):
+    """One server's figures under the load."""
+
+    name: str
+    rate: float  # acknowledged requests per second
+    p50: float  # ms
+    p99: float  # ms
+    ok: int
+    bad: int
+    cpu_us: float  # the server's CPU time per acknowledged request
+    load: float  # the 1-minute load average when the run started
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system time of ``pid`` and every process under it, from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, total = {pid}, 0.0
+    for child in sorted(parents):  # children have higher ids than their parents here
+        if parents[child] in tree:
+            tree.add(child)
+    for member in tree:
+        total += times.get(member, 0.0)
+    return total
+
+
+def measure(name: str, port: int, pid: int, count: int, seconds: float) -> Row:
+    """Drive the server on ``port`` (process ``pid``) and return its figures."""
+    load = os.getloadavg()[0]
     queue: Any = multiprocessing.Queue()
     worker = multiprocessing.Process(
         target=drive, args=(port, requests(port, count), seconds, queue)
     )
+    cpu_before = cpu_seconds(pid)
     worker.start()
     out, elapsed = queue.get()
+    cpu = cpu_seconds(pid) - cpu_before
     worker.join()
     ok = [latency for status, latency in out if status == 200]
     cuts = statistics.quantiles(ok, n=100) if len(ok) > 1 else [0.0] * 99
-    return len(ok) / elapsed, cuts[49] * 1000, cuts[98] * 1000, len(ok), len(out) - len(ok)
+    cpu_us = cpu / max(len(ok), 1) * 1e6
+    return Row(
+        name,
+        len(ok) / elapsed,
+        cuts[49] * 1000,
+        cuts[98] * 1000,
+        len(ok),
+        len(out) - len(ok),
+        cpu_us,
+        load,
+    )
 
 
 @contextmanager
-def bare_server() -> Iterator[int]:
-    """The bare handler under uvicorn; ready when its log says so."""
+def bare_server(workers: int = 1) -> Iterator[tuple[int, int]]:
+    """The bare handler under uvicorn: its port and process id, once every worker started."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "benchmarks.bench_ingest:bare_app", "--factory"]
     command += ["--port", str(port), "--no-access-log", "--log-level", "info"]
+    command += ["--workers", str(workers)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
+    started = 0
     for line in process.stderr:
-        if READY in line:
+        started += "Application startup complete" in line
+        if started == workers:
             break
+    threading.Thread(target=lambda: [*(process.stderr or ())], daemon=True).start()
+    _await_listening(port)
     try:
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
+def _await_listening(port: int, timeout: float = 30) -> None:
+    """Return once ``port`` accepts connections: a uvicorn worker logs its start-up before
+    it listens, so the first connections could otherwise be refused."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def run_calltrail(url: str, workers: int, count: int, seconds: float) -> Row:
+    """``calltrail serve`` on ``url`` with ``workers`` workers, measured."""
+    env = {"CALLTRAIL_PROJECTIONS": "off", "CALLTRAIL_LOG_LEVEL": "info"}
+    with running_server(url, workers=workers, extra=env) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        return measure(f"calltrail, {workers}w", port, server.process.pid, count, seconds)
+
+
+def report(bare: Row, ours: Row) -> None:
+    """Both rows and the goals' ratios."""
+    for row in (bare, ours):
+        print(
+            f"{row.name:<16} {row.rate:8,.0f} req/s  p50 {row.p50:7.1f} ms"
+            f"  p99 {row.p99:7.1f} ms  {row.cpu_us:5.0f} CPU µs/req  load {row.load:4.2f}"
+            f"  ({row.ok} ok, {row.bad} not 200)"
+        )
+    print(f"  throughput calltrail/bare: {ours.rate / bare.rate:.2f}  (goal >= 0.5)")
+    print(f"  p99 calltrail/bare:        {ours.p99 / bare.p99:.2f}  (goal <= 3)")
+
+
 def main() -> None:
-    """Measure both servers with the same load, then check every 200 was stored."""
+    """Measure bare and calltrail on one worker, then on two; check every 200 was stored."""
     seconds = float(os.environ.get("BENCH_SECONDS", "10"))
     count = int(seconds * 8000)
-    with bare_server() as port:
-        bare = measure(port, count, seconds)
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/bench.db"
-        with running_server(url, extra={"CALLTRAIL_PROJECTIONS": "off"}) as server:
-            ours = measure(int(server.url.rsplit(":", 1)[1]), count, seconds)
-        store = open_call_log(url)
-        stored = store.recorder.max_notification_id() or 0
-        store.close()
-    for name, (rate, p50, p99, ok, bad) in (("bare Litestar", bare), ("calltrail", ours)):
-        print(f"{name:<14} {rate:9,.0f} req/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms", end="")
-        print(f"  ({ok} ok, {bad} not 200)")
-    print(f"throughput calltrail/bare: {ours[0] / bare[0]:.2f}  (goal >= 0.5)")
-    print(f"p99 calltrail/bare:        {ours[2] / bare[2]:.2f}  (goal <= 3)")
-    print(
-        f"durability: {stored} events stored for {ours[3]} acknowledged calls (expect 2 each):"
-        f" {'ok' if stored == 2 * ours[3] else 'MISMATCH'}"
-    )
+    for workers in [int(n) for n in os.environ.get("BENCH_WORKERS", "1,2").split(",")]:
+        with bare_server(workers) as (port, pid):
+            bare = measure(f"bare Litestar, {workers}w", port, pid, count, seconds)
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{folder}/bench.db"
+            ours = run_calltrail(url, workers, count, seconds)
+            store = open_call_log(url)
+            events = store.recorder.max_notification_id() or 0
+            store.close()
+        report(bare, ours)
+        durable = "ok" if events == 2 * ours.ok else "MISMATCH"
+        print(f"  durability: {events} events for {ours.ok} acknowledged calls: {durable}")

@@ -59,12 +59,14 @@ def main() -> None:
             env = {"CALLTRAIL_PROJECTIONS": "off"} | extra
             with running_server(url, workers=workers, extra=env) as server:
                 port = int(server.url.rsplit(":", 1)[1])
-                rate, p50, p99, ok, bad = measure(port, count, seconds)
+                row = measure(name, port, server.process.pid, count, seconds)
             events = stored(schema_name)
+        rate, p50, p99, ok, bad = row.rate, row.p50, row.p99, row.ok, row.bad
         results.append((name, rate))
         durable = "ok" if events == 2 * ok else f"MISMATCH ({events} events)"
         print(
             f"{name:<28} {rate:8,.0f} req/s  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms"
+            f"  {row.cpu_us:5.0f} CPU µs/req  load {row.load:4.2f}"
             f"  ({ok} ok, {bad} not 200; durability {durable})",
             flush=True,
         )

@@ -126,9 +126,9 @@ class Call(Aggregate):
         return call_id(call_uuid)
 
     @classmethod
-    def register(cls, call_uuid: str, at: datetime) -> Call:
-        """Start the history of a call first seen ``at``."""
-        return cls._create(cls.Registered, call_uuid=call_uuid, timestamp=at)
+    def register(cls, call_uuid: str, at: datetime, known_id: UUID | None = None) -> Call:
+        """Start the history of a call first seen ``at`` (``known_id``: its id, if known)."""
+        return cls._create(cls.Registered, id=known_id, call_uuid=call_uuid, timestamp=at)
 
     @classmethod
     def restored(cls, call_id: UUID, version: int, created_on: datetime, call_uuid: str) -> Call:

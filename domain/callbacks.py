@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,14 +24,34 @@ class CallbackKind(StrEnum):
     DIAL_CALLBACK = "dial_callback"
 
 
-def fingerprint_of(kind: str, params: Mapping[str, str]) -> str:
-    """A digest that is equal for every delivery of the same callback (Plivo retries resend it).
+def json_fingerprint(kind: str, params: Mapping[str, str]) -> str:
+    """The fingerprint's definition: SHA-256 of ``[kind, sorted params]`` as compact JSON.
 
-    The kind is part of it: the same parameters at another URL are another callback.
+    Stored events carry fingerprints made this way, so it must never change: a redelivery
+    of a callback stored long ago is recognised by it.
     """
     canonical = json.dumps(
         [kind, sorted(params.items())], ensure_ascii=False, separators=(",", ":")
     )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]').search  # what JSON escapes (ensure_ascii off)
+_cat = "".join
+_pair = '","'.join
+
+
+def fingerprint_of(kind: str, params: Mapping[str, str]) -> str:
+    """A digest that is equal for every delivery of the same callback (Plivo retries resend it).
+
+    The kind is part of it: the same parameters at another URL are another callback.
+    Byte for byte ``json_fingerprint``: when no key or value holds a character JSON would
+    escape (Plivo's never do), the JSON text is assembled directly, at a third of the cost.
+    """
+    items = sorted(params.items())
+    if not items or _NEEDS_ESCAPE(kind) or _NEEDS_ESCAPE(_cat(map(_cat, items))):
+        return json_fingerprint(kind, params)
+    canonical = f'["{kind}",[["' + '"],["'.join(map(_pair, items)) + '"]]]'
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 

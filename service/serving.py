@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 import uvicorn
 
 from service.http import Limits, protocol_class
+from service.logs import logging_config
 from service.settings import Settings
 from service.supervision import Child, Supervisor
 
@@ -104,12 +105,13 @@ class _Server(uvicorn.Server):
 def serve_on(settings: Settings, sockets: list[socket.socket]) -> bool:
     """Serve the app on ``sockets`` until SIGTERM or Ctrl-C; whether it had started."""
     config = uvicorn.Config(
-        "api.app:create_app",
+        "api.app:served_app",
         factory=True,
         http=protocol_class(connection_limits(settings)),
         ws="none",
-        log_level="info",
-        access_log=False,  # each webhook already logs one JSON line (api/observability.py)
+        log_config=logging_config(settings.log_level),
+        log_level=settings.log_level,
+        access_log=False,  # every request already logs one JSON line (api/access.py)
         # Forwarded headers count only from CALLTRAIL_TRUSTED_PROXIES (api/webhooks.py).
         proxy_headers=False,
         timeout_graceful_shutdown=GRACE_SECONDS,

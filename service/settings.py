@@ -14,6 +14,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from service.logs import LEVELS
 from store.persistence import DEFAULT_DATABASE_URL, Database, DatabaseUrlError, parse_database_url
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ class Settings:
     batch_wait_ms: float
     embedded_projections: bool
     read_wait_ms: int
+    log_level: str
     max_header_bytes: int
     header_timeout: int
     max_connections: int
@@ -89,6 +91,7 @@ class Settings:
             batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
             read_wait_ms=reader.integer("READ_WAIT_MS", 5000, 0, 60_000),
             embedded_projections=reader.choice("PROJECTIONS", ("embedded", "off")) == "embedded",
+            log_level=reader.choice("LOG_LEVEL", LEVELS),
             max_header_bytes=reader.integer("MAX_HEADER_BYTES", 16_384, 1024, 1_048_576),
             header_timeout=reader.integer("HEADER_TIMEOUT", 10, 1, 600),
             max_connections=reader.integer("MAX_CONNECTIONS", 1000, 16, 1_000_000),

@@ -103,20 +103,41 @@ class CallLog(Application[UUID]):
             verdict = call.receive(callback)
             event = None if verdict is Verdict.DUPLICATE else call.pending_events[-1]
             decided.append((verdict, event))
-        recordings = self.save(*calls.values())
-        positions = {id(r.domain_event): r.notification.id for r in recordings}
+        positions = self._save_batch(list(calls.values()))
         return [
             Recorded(verdict, None if event is None else positions[id(event)])
             for verdict, event in decided
         ]
 
+    def _save_batch(self, calls: list[Call]) -> dict[int, int]:
+        """Insert the calls' new events in one transaction through the recorder, then cache
+        the calls; the log position of each event, by ``id()`` of the event.
+
+        What ``Application.save`` does for these calls, less what this application does not
+        use (processing events, snapshots, notification hooks): eventsourcing's mapper and
+        recorder write the rows, so the tables and the notification log are its own.
+        """
+        events = [event for call in calls for event in call.collect_events()]
+        to_stored = self.mapper.to_stored_event
+        ids = self.recorder.insert_events([to_stored(event) for event in events])
+        assert ids is not None, "an application recorder returns the events' positions"
+        assert len(ids) == len(events)
+        cache = self.repository.cache
+        if cache is not None:
+            for call in calls:
+                cache.put(call.id, call)
+        return {id(event): position for event, position in zip(events, ids, strict=True)}
+
     def _load(self, callback: Callback, assume_new: bool) -> Call:
         cache = self.repository.cache
         if assume_new and cache is not None:
+            aggregate_id = call_id(callback.call_uuid)
             try:
-                cache.get(call_id(callback.call_uuid))
+                cache.get(aggregate_id)
             except KeyError:
-                return Call.register(callback.call_uuid, callback.received_at)
+                return Call.register(
+                    callback.call_uuid, callback.received_at, known_id=aggregate_id
+                )
         return self._load_or_register(callback)
 
     def _forget(self, aggregate_id: UUID) -> None:

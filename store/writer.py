@@ -4,14 +4,18 @@ Every webhook request submits its callback and waits on a future; the writer tak
 is queued (up to ``batch_max``, waiting at most ``batch_wait`` seconds to fill a batch),
 records the batch in one transaction, and resolves each future only after the commit.
 Throughput comes from sharing the commit's fsync, never from weaker durability.
+
+Requests on an event loop (``submit_async``) are resolved together: one
+``call_soon_threadsafe`` per batch and loop wakes the loop once, not once per request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,6 +25,11 @@ from domain.callbacks import Callback
 from store.application import CallLog, Recorded
 
 _STOP = object()
+
+Waiter = Future["Recorded"] | asyncio.Future["Recorded"]
+"""What a submitter waits on: a thread's future, or a future of its event loop."""
+Item = tuple[Callback, Waiter]
+Outcome = tuple[bool, "Recorded | BaseException"]  # (ok, result or error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +58,7 @@ class GroupCommitWriter:
         self.batch_max = batch_max
         self.batch_wait = batch_wait
         self.on_batch = on_batch
-        self._queue: queue.SimpleQueue[tuple[Callback, Future[Recorded]] | object] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[Item | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._running = False
 
@@ -79,6 +86,15 @@ class GroupCommitWriter:
         self._queue.put((callback, future))
         return future
 
+    def submit_async(self, callback: Callback) -> asyncio.Future[Recorded]:
+        """``submit`` for a coroutine on the running loop: await the future it returns."""
+        future: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
+        if not self._running:
+            future.set_exception(WriterStoppedError("the service is stopping"))
+            return future
+        self._queue.put((callback, future))
+        return future
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
@@ -86,9 +102,9 @@ class GroupCommitWriter:
             if batch:
                 self._commit(batch)
 
-    def _take(self) -> tuple[list[tuple[Callback, Future[Recorded]]], bool]:
+    def _take(self) -> tuple[list[Item], bool]:
         """Block for one item, then gather what else is queued, up to ``batch_max``."""
-        batch: list[tuple[Callback, Future[Recorded]]] = []
+        batch: list[Item] = []
         item = self._queue.get()
         deadline = time.monotonic() + self.batch_wait
         while item is not _STOP:
@@ -105,25 +121,32 @@ class GroupCommitWriter:
                 return batch, False
         return batch, True
 
-    def _commit(self, batch: list[tuple[Callback, Future[Recorded]]]) -> None:
+    def _commit(self, batch: list[Item]) -> None:
         started = time.perf_counter()
         try:
             results = self.app.record_batch([callback for callback, _ in batch])
         except (OperationalError, InterfaceError) as outage:
             # The store is unreachable: every queued request would wait out the same
             # timeouts one by one, so all of them hear 503 now and Plivo retries later.
-            self._fail(batch + self._drain(), outage)
+            failed = batch + self._drain()
+            settle(failed, [(False, outage)] * len(failed))
         except Exception:
-            self._commit_one_by_one(batch)
+            settle(batch, [self._record_one(callback) for callback, _ in batch])
         else:
-            for (_, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
+            settle(batch, [(True, result) for result in results])
         if self.on_batch is not None:
             self.on_batch(BatchStats(len(batch), time.perf_counter() - started))
 
-    def _drain(self) -> list[tuple[Callback, Future[Recorded]]]:
+    def _record_one(self, callback: Callback) -> Outcome:
+        """After a failed batch: one bad item (or a store outage) fails only its own request."""
+        try:
+            return True, self.app.record(callback)
+        except Exception as error:
+            return False, error
+
+    def _drain(self) -> list[Item]:
         """Everything queued right now (a stop marker is put back for the loop to see)."""
-        drained: list[tuple[Callback, Future[Recorded]]] = []
+        drained: list[Item] = []
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -134,18 +157,36 @@ class GroupCommitWriter:
                 return drained
             drained.append(item)  # type: ignore[arg-type]
 
-    @staticmethod
-    def _fail(batch: list[tuple[Callback, Future[Recorded]]], error: Exception) -> None:
-        for _, future in batch:
-            future.set_exception(error)
 
-    def _commit_one_by_one(self, batch: list[tuple[Callback, Future[Recorded]]]) -> None:
-        """After a failed batch: one bad item (or a store outage) fails only its own request."""
-        for callback, future in batch:
-            try:
-                future.set_result(self.app.record(callback))
-            except Exception as error:
-                future.set_exception(error)
+def settle(batch: Sequence[Item], outcomes: Sequence[Outcome]) -> None:
+    """Resolve each waiter with its outcome: threads' futures at once, and each event
+    loop's futures in one callback on that loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Waiter, Outcome]]] = {}
+    for (_, waiter), outcome in zip(batch, outcomes, strict=True):
+        if isinstance(waiter, asyncio.Future):
+            by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
+        else:
+            _resolve(waiter, outcome)
+    for loop, waiting in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve_all, waiting)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            continue
+
+
+def _resolve_all(waiting: list[tuple[Waiter, Outcome]]) -> None:
+    for waiter, outcome in waiting:
+        _resolve(waiter, outcome)
+
+
+def _resolve(waiter: Waiter, outcome: Outcome) -> None:
+    if waiter.cancelled():  # the client went away; the callback is stored all the same
+        return
+    ok, value = outcome
+    if ok:
+        waiter.set_result(value)  # type: ignore[arg-type]
+    else:
+        waiter.set_exception(value)  # type: ignore[arg-type]
 
 
 class DirectWriter:
@@ -178,6 +219,10 @@ class DirectWriter:
             future.set_exception(WriterStoppedError("the service is stopping"))
             return future
         return self._pool.submit(self.app.record, callback)
+
+    def submit_async(self, callback: Callback) -> asyncio.Future[Recorded]:
+        """``submit`` for a coroutine on the running loop: await the future it returns."""
+        return asyncio.wrap_future(self.submit(callback))
 
 
 Writer = GroupCommitWriter | DirectWriter

@@ -35,7 +35,7 @@ class Server:
 
     process: subprocess.Popen[str]
     url: str
-    log: list[str]  # the lines the server wrote to stderr so far
+    log: list[str]  # its standard error, line by line, as read so far
 
     @property
     def port(self) -> int:

@@ -78,6 +78,13 @@ def test_sqlite_views_get_files_beside_the_event_store(tmp_path: Path) -> None:
     assert (tmp_path / "x").is_dir()
 
 
+def test_the_log_level_is_one_of_four() -> None:
+    assert Settings.from_env({}).log_level == "info"
+    assert Settings.from_env({"CALLTRAIL_LOG_LEVEL": "WARNING"}).log_level == "warning"
+    with pytest.raises(SettingsError, match="CALLTRAIL_LOG_LEVEL='loud': expected one of"):
+        Settings.from_env({"CALLTRAIL_LOG_LEVEL": "loud"})
+
+
 def test_connection_limits_have_defaults_and_refuse_nonsense() -> None:
     settings = Settings.from_env({})
     assert (settings.max_header_bytes, settings.header_timeout) == (16_384, 10)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from domain.call import Call
 from domain.callbacks import Callback
 from domain.status import CallStatus, Verdict
 from store.application import CallLog, open_call_log
@@ -92,11 +93,18 @@ class RacedCallLog(CallLog):
     rival: CallLog
     interloper: Callback | None = None
 
-    def save(self, *objs: Any, **kwargs: Any) -> Any:
+    def _race(self) -> None:
         if self.interloper is not None:
             self.rival.record(self.interloper)
             self.interloper = None
+
+    def save(self, *objs: Any, **kwargs: Any) -> Any:
+        self._race()
         return super().save(*objs, **kwargs)
+
+    def _save_batch(self, calls: list[Call]) -> dict[int, int]:
+        self._race()
+        return super()._save_batch(calls)
 
 
 def test_a_batch_that_loses_a_race_falls_back_to_one_by_one(database_url: str) -> None:

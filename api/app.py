@@ -25,6 +25,7 @@ from api.reading import api_key_guard, refuse_nul
 from api.responses import Replies
 from api.signature import SignatureVerifier
 from api.webhooks import Webhooks, webhook_handlers
+from console.routes import console_router, template_config
 from projections.views import Views
 from service.bootstrap import Services, bootstrap, check_security
 from service.heap import freeze_startup_heap
@@ -115,7 +116,9 @@ def create_app(
             *webhook_handlers(),
             read_router(settings.api_keys),
             assets_router(),
+            console_router(settings),
         ],
+        template_config=template_config(),
         dependencies=_dependencies(settings, started),
         middleware=[PROMETHEUS.middleware],
         openapi_config=openapi_config(VERSION),

@@ -72,6 +72,7 @@ def _reading(settings: Settings, generated: set[str], local_url: str) -> list[st
         "Read the calls back (the read API takes a bearer key):",
         f"  curl -H 'Authorization: Bearer {key}' {local_url}/v1/calls",
         f"  API schema: {local_url}/schema (the JSON: {local_url}/schema/openapi.json)",
+        f"  web console: {local_url}/console/ (sign in with the same key)",
         "",
     ]
 

@@ -63,6 +63,8 @@ class Settings:
     plivo_api_url: str
     plivo_api_rate: float
     plivo_api_timeout: float
+    session_secret: str = field(repr=False)
+    session_minutes: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +102,8 @@ class Settings:
             plivo_api_url=reader.parse("PLIVO_API_URL", PLIVO_API_URL, _public_url),
             plivo_api_rate=reader.number("PLIVO_API_RATE", 2.0, 0.1, 60.0),
             plivo_api_timeout=reader.number("PLIVO_API_TIMEOUT", 10.0, 1.0, 300.0),
+            session_secret=reader.secret("SESSION_SECRET"),
+            session_minutes=reader.integer("SESSION_MINUTES", 480, 1, 43_200),
         )
         if bool(settings.plivo_auth_id) != bool(settings.plivo_auth_token):
             reader.errors.append(

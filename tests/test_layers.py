@@ -2,7 +2,8 @@
 composition root (service), then the store and the views, then a pure domain.
 
 The simulator is a client: it knows the domain's vocabulary, never the server's insides.
-Nothing imports ``api`` (uvicorn loads it by name) or ``entrypoints``.
+Nothing imports ``api`` (uvicorn loads it by name) or ``entrypoints``; only ``api`` imports
+the web console, which sits beside it over the same reads.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("domain", "store", "projections", "service", "entrypoints", "api", "simulator")
+PACKAGES = (
+    "domain",
+    "store",
+    "projections",
+    "service",
+    "entrypoints",
+    "api",
+    "console",
+    "simulator",
+)
 # What each package may import from the project (besides itself).
 ALLOWED = {
     "domain": set(),
@@ -22,7 +32,9 @@ ALLOWED = {
     "projections": {"domain"},
     "service": {"domain", "store", "projections"},
     "entrypoints": {"domain", "store", "projections", "service", "simulator"},
-    "api": {"domain", "store", "projections", "service"},
+    "api": {"domain", "store", "projections", "service", "console"},
+    # The web console reads what the read API reads; the app (api/app.py) mounts it.
+    "console": {"domain", "store", "projections", "service"},
     "simulator": {"domain"},
 }
 

@@ -19,8 +19,9 @@ from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
+from litestar.types import Guard
 
 from console.deps import SessionsDep, SettingsDep
 from console.session import COOKIE, Sessions, known_key
@@ -34,10 +35,12 @@ class SignInRequired(NotAuthorizedException):
     """A console page was asked for without a valid session."""
 
 
-def session_guard(sessions: Sessions) -> Any:
+def session_guard(sessions: Sessions) -> Guard:
     """A guard refusing every request without a valid session cookie."""
 
-    def require_session(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler):  # type: ignore[no-untyped-def]
+    def require_session(
+        connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+    ) -> None:
         if sessions.valid(connection.cookies.get(COOKIE)):
             return
         if handler.opt.get("fragment"):
@@ -83,7 +86,9 @@ def session_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
 
 
 @get(SIGN_IN, sync_to_thread=False)
-def sign_in_page(settings: SettingsDep, next: str | None = None, out: bool = False) -> Template:  # noqa: A002
+def sign_in_page(
+    settings: SettingsDep, next: FromQuery[str | None] = None, out: FromQuery[bool] = False
+) -> Template:
     """The sign-in form."""
     return Template(
         "sign_in.html.j2",

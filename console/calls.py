@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from console.deps import CallLogDep, SettingsDep, ViewsDep
@@ -37,9 +38,7 @@ def _find(view: Any, text: str, masked: bool) -> tuple[CallRecord | None, list[C
 
 
 @get("/calls", sync_to_thread=True)
-def calls_page(
-    request: AnyRequest, views: ViewsDep, settings: SettingsDep
-) -> Template | Redirect:
+def calls_page(request: AnyRequest, views: ViewsDep, settings: SettingsDep) -> Template | Redirect:
     """Calls, newest first, filtered, a page at a time; or what the find box found."""
     form = Form.of(request.query_params, (*CALL_FIELDS, "cursor", "find"))
     where = call_filter(form)
@@ -63,7 +62,11 @@ def calls_page(
     elif not form.errors:
         try:
             page = list_calls(
-                view, where, cursor=form.values.get("cursor"), limit=PAGE, order="desc",
+                view,
+                where,
+                cursor=form.values.get("cursor"),
+                limit=PAGE,
+                order="desc",
                 masked=masked,
             )
         except CursorError as error:
@@ -88,8 +91,12 @@ def newer_calls(request: AnyRequest, views: ViewsDep, settings: SettingsDep) -> 
     if not form.errors:
         try:
             page = list_calls(
-                views.timeline, where, cursor=form.values.get("top", "0.0"), limit=PAGE,
-                order="asc", masked=settings.mask_numbers,
+                views.timeline,
+                where,
+                cursor=form.values.get("top", "0.0"),
+                limit=PAGE,
+                order="asc",
+                masked=settings.mask_numbers,
             )
             calls = page.calls[::-1]
         except CursorError:
@@ -106,7 +113,7 @@ def _timeline(
 
 @get("/calls/{call_uuid:str}", sync_to_thread=True)
 def call_page(
-    call_uuid: str, views: ViewsDep, call_log: CallLogDep, settings: SettingsDep
+    call_uuid: FromPath[str], views: ViewsDep, call_log: CallLogDep, settings: SettingsDep
 ) -> Template:
     """One call: its summary, its timeline drawn, and each callback's parameters."""
     masked = settings.mask_numbers
@@ -126,7 +133,7 @@ def call_page(
 
 @get("/calls/{call_uuid:str}/json", sync_to_thread=True)
 def call_json(
-    call_uuid: str, views: ViewsDep, call_log: CallLogDep, settings: SettingsDep
+    call_uuid: FromPath[str], views: ViewsDep, call_log: CallLogDep, settings: SettingsDep
 ) -> Response[bytes]:
     """The call and its timeline as JSON (``/v1/calls/{id}/timeline``'s shape), to save."""
     masked = settings.mask_numbers

@@ -14,6 +14,7 @@ end), then by arrival.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
@@ -22,7 +23,7 @@ from projections.records import EntryRecord
 from projections.times import plivo_time
 
 LEFT = 150  # room for the lane names
-GAP = 124  # least distance between two marks, so their labels never overlap
+GAP = 150  # least distance between two marks, so their labels never overlap
 SPAN = 760  # the width the time scale spreads over before gaps are kept
 LANE_HEIGHT = 110
 TOP = 40
@@ -58,9 +59,11 @@ class Mark:
 
     @property
     def label(self) -> str:
-        """Its kind and the status it reported."""
-        status = self.entry.reported_status
-        return f"{self.entry.kind} · {status}" if status else self.entry.kind
+        """Its kind and the status it reported (a Dial callback: the B leg's event)."""
+        entry = self.entry
+        if entry.kind == "dial_callback" and entry.params.get("DialAction"):
+            return f"dial · {entry.params['DialAction']}"
+        return f"{entry.kind} · {entry.reported_status}" if entry.reported_status else entry.kind
 
 
 @dataclass
@@ -127,7 +130,7 @@ def draw(entries: list[EntryRecord], params: list[dict[str, str]], zone: tzinfo)
         lanes[mark.lane].marks.append(mark)
     _count_same(lanes.values())
     ticks = _place(plivo, lanes)
-    width = max(960.0, (plivo[-1].x if plivo else LEFT) + GAP)
+    width = max(960.0, (plivo[-1].x if plivo else LEFT) + GAP * 0.7)
     return Drawing(
         lanes=list(lanes.values()),
         marks=marks,
@@ -139,14 +142,16 @@ def draw(entries: list[EntryRecord], params: list[dict[str, str]], zone: tzinfo)
     )
 
 
-def _count_same(lanes: object) -> None:
-    for lane in lanes:  # type: ignore[attr-defined]
-        counts: dict[tuple[str, str | None], int] = {}
+def _count_same(lanes: Iterable[Lane]) -> None:
+    """How many marks of a lane say the same (kind and status): a redelivery that
+    differs from the first in any parameter is recorded, and counted here. An exact
+    redelivery is not stored (its verdict is ``duplicate``), so it is not drawn."""
+    for lane in lanes:
+        counts: dict[str, int] = {}
         for mark in lane.marks:
-            key = (mark.entry.kind, mark.entry.reported_status)
-            counts[key] = counts.get(key, 0) + 1
+            counts[mark.label] = counts.get(mark.label, 0) + 1
         for mark in lane.marks:
-            mark.same = counts[(mark.entry.kind, mark.entry.reported_status)]
+            mark.same = counts[mark.label]
 
 
 def _place(plivo: list[Mark], lanes: dict[str, Lane]) -> list[tuple[float, str]]:

@@ -9,7 +9,7 @@ A mark's Plivo time is the time the callback itself reports: ``EndTime`` for a h
 else ``SessionStart`` (``StartTime`` when that is blank), read in the account's time
 zone; a callback that reports none is placed at its arrival. Plivo's order is by that
 time, then by how far the reported status goes (ringing before in-progress before an
-end), then by arrival.
+end; a B leg's answer before connected before hangup), then by arrival.
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ from projections.records import EntryRecord
 from projections.times import plivo_time
 
 LEFT = 150  # room for the lane names
-GAP = 150  # least distance between two marks, so their labels never overlap
+GAP = 175  # least distance between two marks of a lane, so their labels never overlap
+STEP = 40  # least distance between two marks of any lanes, so Plivo's order shows
+TICK_GAP = 80
+# The order of a Dial callback's events for one B leg.
+DIAL_ORDER = {"answer": 0, "connected": 1, "hangup": 2}
 SPAN = 760  # the width the time scale spreads over before gaps are kept
 LANE_HEIGHT = 110
 TOP = 40
@@ -106,9 +110,11 @@ def lane_of(entry: EntryRecord) -> str:
     return f"B leg {leg[:8]}" if entry.kind == "dial_callback" and leg else A_LEG
 
 
-def _rank(mark: Mark) -> int:
+def _rank(mark: Mark) -> tuple[int, int]:
+    """How far a callback goes: its reported status, then (a Dial callback) its event."""
     status = parse_status(mark.entry.reported_status)
-    return RANK[status] if status is not None else 0
+    action = mark.entry.params.get("DialAction", "") if mark.entry.kind == "dial_callback" else ""
+    return (RANK[status] if status is not None else 0), DIAL_ORDER.get(action, 0)
 
 
 def draw(entries: list[EntryRecord], params: list[dict[str, str]], zone: tzinfo) -> Drawing:
@@ -155,20 +161,23 @@ def _count_same(lanes: Iterable[Lane]) -> None:
 
 
 def _place(plivo: list[Mark], lanes: dict[str, Lane]) -> list[tuple[float, str]]:
-    """x by Plivo time, each mark at least ``GAP`` after the one before it; and the
-    axis's labels, one per mark that leaves room for it."""
+    """x by Plivo time, in Plivo's order: each mark at least ``STEP`` after the one
+    before it and ``GAP`` after the one before it on its lane (so labels never overlap);
+    and the axis's labels, one per mark that leaves room for it."""
     if not plivo:
         return []
     first, last = plivo[0].at, plivo[-1].at
     spread = (last - first).total_seconds() or 1.0
     x = float(LEFT) - GAP
+    on_lane: dict[str, float] = {}
     ticks: list[tuple[float, str]] = []
     for mark in plivo:
         scaled = LEFT + 20 + SPAN * (mark.at - first).total_seconds() / spread
-        x = max(scaled, x + GAP)
+        x = max(scaled, x + STEP, on_lane.get(mark.lane, -GAP) + GAP)
+        on_lane[mark.lane] = x
         mark.x, mark.y = x, lanes[mark.lane].y
         label = mark.at.strftime("%H:%M:%S")
-        if not ticks or (ticks[-1][1] != label and x - ticks[-1][0] >= GAP):
+        if not ticks or (ticks[-1][1] != label and x - ticks[-1][0] >= TICK_GAP):
             ticks.append((x, label))
     return ticks
 

@@ -23,6 +23,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -43,17 +44,21 @@ def timed(client: httpx.Client, paths: list[str]) -> float:
 
 
 def sample_calls(client: httpx.Client, count: int) -> list[str]:
-    """``count`` CallUUIDs spread through the log (a page from each of several places)."""
-    head = client.get("/v1/calls", params={"limit": 1, "order": "desc"}).json()["items"]
-    last = head[0]["first_seen_at"] if head else None
-    first = client.get("/v1/calls", params={"limit": 1}).json()["items"][0]["first_seen_at"]
+    """``count`` CallUUIDs spread through the log: a few from each of five places."""
+
+    def first_seen(order: str) -> datetime:
+        items = client.get("/v1/calls", params={"limit": 1, "order": order}).json()["items"]
+        return datetime.fromisoformat(items[0]["first_seen_at"])
+
+    oldest, newest = first_seen("asc"), first_seen("desc")
+    each = max(1, count // 5)
     calls: list[str] = []
-    params = {"limit": max(1, count // 5), "order": "asc"}
-    for since in (first, last):
-        items = client.get("/v1/calls", params=params | {"since": since}).json()["items"]
-        calls += [item["call_uuid"] for item in items]
-    items = client.get("/v1/calls", params={"limit": count, "order": "desc"}).json()["items"]
-    calls += [item["call_uuid"] for item in items]
+    for step in range(5):
+        since = oldest + (newest - oldest) * step / 5
+        params: dict[str, str | int] = {"limit": each, "since": since.isoformat()}
+        calls += [
+            item["call_uuid"] for item in client.get("/v1/calls", params=params).json()["items"]
+        ]
     return list(dict.fromkeys(calls))[:count]
 
 

@@ -21,7 +21,7 @@ def batch_sizes(observability: Any) -> dict[str, Any]:
     cumulative = [(s.labels["le"], s.value) for s in samples if s.name.endswith("_bucket")]
     buckets, before = [], 0.0
     for bound, value in cumulative:
-        buckets.append((bound, int(value - before)))
+        buckets.append((bound.removesuffix(".0"), int(value - before)))
         before = value
     return {"count": int(count), "mean": total / count if count else None, "buckets": buckets}
 

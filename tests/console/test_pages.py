@@ -159,3 +159,23 @@ def test_masking_hides_every_number_on_the_pages(sqlite_url: str) -> None:
         assert "918035735900" not in html
         assert "14155550177" not in html
     assert "••••••••0100" in pages[1]
+
+
+def test_the_health_page_shows_lag_batches_and_quarantine(
+    signed_in: TestClient[Litestar],
+) -> None:
+    position = deliver(signed_in, [outbound(CallStatus.BUSY)])
+    wait_for(signed_in, position)
+    page = signed_in.get("/console/health").text
+    assert f"The log holds <strong>{position}</strong> events." in page
+    lags = re.findall(
+        r'<th scope="row">(\w+)</th><td class="n">(\d+)</td><td class="n lag">(\d+)<', page
+    )
+    assert [(name, int(lag)) for name, _, lag in lags] == [("timeline", 0), ("metrics", 0)]
+    committed = re.search(r"This worker process committed (\d+) batches", page)
+    assert committed is not None
+    batches = re.findall(r"<tr><td>([0-9+Inf]+)</td><td class=\"n\">(\d+)</td></tr>", page)
+    assert batches[0][0] == "1"
+    assert sum(int(n) for _, n in batches) == int(committed[1]) >= 1
+    assert "No event is held." in page
+    assert "No event is held." in signed_in.get("/console/health/status").text

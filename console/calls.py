@@ -18,13 +18,14 @@ from console.masking import masked_params
 from projections.queries import CallFilter, CursorError, cursor_of, find_call, list_calls
 from projections.queries import timeline_entries as entries_of
 from projections.records import DIRECTIONS, STATUSES, CallRecord, EntryRecord
+from projections.sql import SqlView
 from store.application import CallLog
 
 PAGE = 50
 AnyRequest = Request[Any, Any, Any]
 
 
-def _find(view: Any, text: str, masked: bool) -> tuple[CallRecord | None, list[CallRecord]]:
+def _find(view: SqlView, text: str, masked: bool) -> tuple[CallRecord | None, list[CallRecord]]:
     """A call by its CallUUID, else the latest calls from or to a number."""
     call = find_call(view, text, masked)
     if call is not None:
@@ -54,7 +55,7 @@ def calls_page(request: AnyRequest, views: ViewsDep, settings: SettingsDep) -> T
         "find": form.values.get("find"),
     }
     find = form.values.get("find")
-    if find:
+    if find and not form.errors:
         call, calls = _find(view, find, masked)
         if call is not None:
             return Redirect(f"/console/calls/{call.call_uuid}", status_code=303)
@@ -117,7 +118,7 @@ def call_page(
 ) -> Template:
     """One call: its summary, its timeline drawn, and each callback's parameters."""
     masked = settings.mask_numbers
-    call = find_call(views.timeline, call_uuid, masked)
+    call = None if "\x00" in call_uuid else find_call(views.timeline, call_uuid, masked)
     if call is None:
         return Template("missing.html.j2", context={"call_uuid": call_uuid}, status_code=404)
     entries, params = _timeline(call_log, call, masked)
@@ -138,7 +139,7 @@ def call_json(
     """The call and its timeline as JSON (``/v1/calls/{id}/timeline``'s shape), to save."""
     masked = settings.mask_numbers
     view = views.timeline
-    call = find_call(view, call_uuid, masked)
+    call = None if "\x00" in call_uuid else find_call(view, call_uuid, masked)
     if call is None:
         return Response(b'{"error":"unknown_call"}', status_code=404, media_type="application/json")
     entries, params = _timeline(call_log, call, masked)

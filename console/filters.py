@@ -25,12 +25,14 @@ class Form:
     @classmethod
     def of(cls, query: Any, names: tuple[str, ...]) -> Form:
         """The fields ``names`` of a query string (a multi-dict)."""
-        values = {}
+        form = cls({})
         for name in names:
             text = str(query.get(name) or "").strip()
-            if text:
-                values[name] = text
-        return cls(values)
+            if "\x00" in text:  # no stored value holds one, and PostgreSQL cannot compare it
+                form.errors.append(f"{name}: holds a NUL character (U+0000)")
+            elif text:
+                form.values[name] = text
+        return form
 
     def choice(self, name: str, allowed: tuple[str, ...]) -> str | None:
         """A field that must be one of ``allowed``."""

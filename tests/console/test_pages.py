@@ -179,3 +179,21 @@ def test_the_health_page_shows_lag_batches_and_quarantine(
     assert sum(int(n) for _, n in batches) == int(committed[1]) >= 1
     assert "No event is held." in page
     assert "No event is held." in signed_in.get("/console/health/status").text
+
+
+def test_odd_input_is_a_page_never_a_500_on_either_store(database_url: str) -> None:
+    with open_client(database_url) as client:
+        sign_in(client)
+        for path, status in (
+            ("/console/calls?find=a%00b", 400),
+            ("/console/calls?from=%2B1415%00", 400),
+            ("/console/calls?since=0001-01-01T00:00:00%2B05:00", 400),
+            ("/console/calls?cause=99999999999", 400),
+            ("/console/calls?cursor=" + "9" * 40, 400),
+            ("/console/calls/a%00b", 404),
+            ("/console/calls/a%00b/json", 404),
+            ("/console/calls/newer?top=1.1&status=%00", 200),
+            ("/console/causes?since=2026-13-01", 400),
+            ("/console/calls?find=" + "x" * 5000, 200),
+        ):
+            assert client.get(path, follow_redirects=False).status_code == status, path

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Response, Router, get
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig

@@ -53,10 +53,16 @@ def test_the_banner_gives_a_curl_line_that_reads_the_calls(banner: str) -> None:
     assert response.json()["items"] == []
 
 
-def test_the_banner_gives_the_schema_and_what_plivo_needs(banner: str) -> None:
+def test_the_banner_gives_the_schema_the_console_and_what_plivo_needs(banner: str) -> None:
     schema = re.search(r"API schema: (\S+) \(the JSON: (\S+)\)", banner)
     assert schema, banner
     assert httpx.get(schema[1]).status_code == 200
     assert httpx.get(schema[2]).json()["openapi"]
     assert "CALLTRAIL_PUBLIC_URL=https://" in banner
     assert "/plivo/hangup" in banner
+    console = re.search(r"web console: (\S+) \(sign in with the same key\)", banner)
+    assert console, banner
+    sign_in = httpx.get(console[1], follow_redirects=True)  # the sign-in form
+    assert sign_in.status_code == 200
+    assert 'name="key"' in sign_in.text
+

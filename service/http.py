@@ -183,7 +183,7 @@ class GuardedHttp(HttpToolsProtocol):
         if self.cycle is not None and not self.cycle.response_complete:
             self.transport.close()  # mid-way through a response: no room for another
             return
-        body = json.dumps({"error": code, "detail": detail, "status_code": status}).encode()
+        body = json.dumps({"error": code, "detail": detail}).encode()
         head = [STATUS_LINE[status]]
         head += [name + b": " + value + b"\r\n" for name, value in self.default_headers()]
         head.append(b"content-type: application/json\r\ncontent-length: %d\r\n" % len(body))

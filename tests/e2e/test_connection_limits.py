@@ -52,6 +52,7 @@ def test_an_oversized_head_is_refused_before_it_ends(sqlite_url: str) -> None:
             sock.sendall(HEAD + b"X-Padding: " + b"a" * 65536)  # and never ends it
             status, body = reply(sock)
         assert status == 431
+        assert set(body) == {"error", "detail"}  # the API's error shape, nothing else
         assert body["error"] == "request_header_fields_too_large"
         assert "4096 bytes" in body["detail"]
         with connection(server) as sock:
@@ -94,6 +95,7 @@ def test_malformed_http_gets_the_json_error_shape(sqlite_url: str) -> None:
                 sock.sendall(request)
                 status, body = reply(sock)
             assert status == 400
+            assert set(body) == {"error", "detail"}
             assert body["error"] == "malformed_request"
             assert body["detail"].startswith("the request is not valid HTTP/1.1")
 

@@ -16,7 +16,8 @@ from eventsourcing.persistence import Tracking
 
 from domain.ids import call_id
 from domain.status import CallStatus
-from projections.rebuild import MAX_PENDING, rebuild_views
+from projections.rebuild import rebuild_views
+from projections.rebuild_pass import MAX_PENDING
 from projections.replay import Replay
 from projections.runner import ViewRunner
 from projections.sqlite import SQLiteTimelineView
@@ -193,7 +194,8 @@ def test_a_rebuild_killed_midway_leaves_the_old_view_and_a_rerun_succeeds(
         import os
         from service.bootstrap import projection_runner
         from service.settings import Settings
-        from projections.rebuild import MAX_PENDING, rebuild_views
+        from projections.rebuild import rebuild_views
+        from projections.rebuild_pass import MAX_PENDING
         settings = Settings.from_env({{"CALLTRAIL_DATABASE_URL": {database_url!r}}})
         runner = projection_runner(settings)
         pages = []

@@ -65,4 +65,3 @@ def test_the_banner_gives_the_schema_the_console_and_what_plivo_needs(banner: st
     sign_in = httpx.get(console[1], follow_redirects=True)  # the sign-in form
     assert sign_in.status_code == 200
     assert 'name="key"' in sign_in.text
-

@@ -8,15 +8,15 @@ from datetime import datetime
 from projections.sql import SqlView
 from projections.times import to_micros
 
-# Kept in step with the partial index of ``timeline_sql.py``, which serves it.
-_OPEN = "(status IS NULL OR status IN ('ringing', 'in-progress'))"
+# The condition is the partial index's of ``timeline_sql.py``, which serves these reads.
 
 
 def open_calls(view: SqlView, seen_before: datetime) -> list[str]:
     """The CallUUIDs of calls with no final status whose latest callback came before
     ``seen_before``, oldest first."""
     rows = view.rows(
-        f"SELECT call_uuid FROM {{p}}calls WHERE {_OPEN} AND last_seen_at < ?"
+        "SELECT call_uuid FROM {p}calls"
+        " WHERE (status IS NULL OR status IN ('ringing', 'in-progress')) AND last_seen_at < ?"
         " ORDER BY last_seen_at, call_uuid",
         [to_micros(seen_before)],
     )
@@ -26,7 +26,8 @@ def open_calls(view: SqlView, seen_before: datetime) -> list[str]:
 def count_open(view: SqlView, seen_before: datetime) -> int:
     """How many calls ``open_calls`` would give."""
     rows = view.rows(
-        f"SELECT COUNT(*) AS n FROM {{p}}calls WHERE {_OPEN} AND last_seen_at < ?",
+        "SELECT COUNT(*) AS n FROM {p}calls"
+        " WHERE (status IS NULL OR status IN ('ringing', 'in-progress')) AND last_seen_at < ?",
         [to_micros(seen_before)],
     )
     return int(rows[0]["n"])

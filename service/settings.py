@@ -63,6 +63,8 @@ class Settings:
     plivo_api_url: str
     plivo_api_rate: float
     plivo_api_timeout: float
+    reconcile_every: float  # seconds between reconciliation passes; 0: never
+    reconcile_older_than: float  # seconds since a call's latest callback before it is looked up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,10 +102,17 @@ class Settings:
             plivo_api_url=reader.parse("PLIVO_API_URL", PLIVO_API_URL, _public_url),
             plivo_api_rate=reader.number("PLIVO_API_RATE", 2.0, 0.1, 60.0),
             plivo_api_timeout=reader.number("PLIVO_API_TIMEOUT", 10.0, 1.0, 300.0),
+            reconcile_every=reader.parse("RECONCILE_EVERY", "off", _every),
+            reconcile_older_than=reader.parse("RECONCILE_OLDER_THAN", "15m", parse_duration),
         )
         if bool(settings.plivo_auth_id) != bool(settings.plivo_auth_token):
             reader.errors.append(
                 "CALLTRAIL_PLIVO_AUTH_ID and CALLTRAIL_PLIVO_AUTH_TOKEN: set both, or neither"
+            )
+        if settings.reconcile_every and not settings.plivo_auth_id:
+            reader.errors.append(
+                "CALLTRAIL_RECONCILE_EVERY needs CALLTRAIL_PLIVO_AUTH_ID and"
+                " CALLTRAIL_PLIVO_AUTH_TOKEN (the Call API's credentials)"
             )
         if reader.errors:
             raise SettingsError("invalid settings:\n  " + "\n  ".join(reader.errors))
@@ -165,6 +174,28 @@ class _Reader:
         except ValueError as error:
             self.errors.append(f"CALLTRAIL_{name}={raw!r}: {error}")
             return parser(default)
+
+
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(s|m|h|d)?")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(raw: str) -> float:
+    """Seconds in a duration: ``90``, ``30s``, ``15m``, ``2h``, ``1d``; ``ValueError`` if not."""
+    match = _DURATION.fullmatch(raw.strip().lower())
+    if match is None:
+        raise ValueError(f"expected a duration such as 30s, 15m, 2h or 1d, got {raw[:32]!r}")
+    return float(match[1]) * _UNITS[match[2] or "s"]
+
+
+def _every(raw: str) -> float:
+    """A period of at least a minute, or ``off``/``0`` for never."""
+    if raw.strip().lower() in ("off", "0", ""):
+        return 0.0
+    seconds = parse_duration(raw)
+    if seconds < 60:
+        raise ValueError("expected off, or a period of at least 1m")
+    return seconds
 
 
 def _public_url(raw: str) -> str:

@@ -4,7 +4,8 @@ arrives among the webhooks, the call ends the same."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,7 @@ from tests.records import leg_records, read, record_of
 from tests.strategies import calls
 
 
-def fed(spec: CallSpec, items: list[Received]) -> Call:
+def fed(spec: CallSpec, items: Sequence[Received]) -> Call:
     call = Call.register(spec.call_uuid, T0)
     for item in items:
         call.receive(item)
@@ -36,7 +37,8 @@ def test_a_record_ends_an_open_call_as_its_hangup_would() -> None:
     assert call.receive(read(record_of(spec))) is Verdict.ADVANCED
     summary, expected = call.summary(), fed(spec, spec.callbacks).summary()
     assert (summary.status, summary.answered) == (CallStatus.COMPLETED, True)
-    assert summary.hangup is not None and expected.hangup is not None
+    assert summary.hangup is not None
+    assert expected.hangup is not None
     assert summary.hangup.cause_code == "4000" == expected.hangup.cause_code
     assert summary.hangup.duration == 66
     assert summary.hangup.start_time == expected.hangup.start_time  # offset dropped
@@ -97,7 +99,8 @@ def test_b_leg_records_attach_to_their_a_leg_call() -> None:
     assert len(call.legs) == 3
     assert {leg.hangup_cause_code for leg in call.legs.values()} == {"4000", "9000"}
     answered = [leg for leg in call.legs.values() if leg.answered]
-    assert len(answered) == 1 and answered[0].duration == 30
+    assert len(answered) == 1
+    assert answered[0].duration == 30
 
 
 def test_record_times_lose_only_their_offset() -> None:
@@ -105,17 +108,18 @@ def test_record_times_lose_only_their_offset() -> None:
     assert local_time(None) == ""
 
 
-def _arrivals(draw: st.DrawFn, sent: list[Received]) -> list[Received]:
+def _arrivals(data: st.DataObject, sent: list[Received]) -> list[Received]:
+    draw = data.draw
     order = list(draw(st.permutations(sent)))
     for again in draw(st.lists(st.sampled_from(sent), max_size=3)):
         order.insert(draw(st.integers(0, len(order))), again)
     return [_at(item, T0 + timedelta(milliseconds=250 * i)) for i, item in enumerate(order)]
 
 
-def _at(item: Received, moment: object) -> Received:
+def _at(item: Received, moment: datetime) -> Received:
     if isinstance(item, ApiRecord):
-        return ApiRecord.of(item.record, item.source, moment)  # type: ignore[arg-type]
-    return Callback.of(item.kind, item.params, moment)  # type: ignore[arg-type]
+        return ApiRecord.of(item.record, item.source, moment)
+    return Callback.of(item.kind, item.params, moment)
 
 
 @settings(max_examples=200, deadline=None)
@@ -127,11 +131,12 @@ def test_a_record_anywhere_among_the_webhooks_gives_the_rules_final_state(
     answer and outcome of the call as sent; the hangup request's facts when it came."""
     webhooks = without_hangup(spec) if dropped else list(spec.callbacks)
     sent: list[Received] = [*webhooks, read(record_of(spec))]
-    one = fed(spec, _arrivals(data.draw, sent)).summary()
-    two = fed(spec, _arrivals(data.draw, sent)).summary()
+    one = fed(spec, _arrivals(data, sent)).summary()
+    two = fed(spec, _arrivals(data, sent)).summary()
     assert one.status is spec.status
     assert one.answered is spec.answered
-    assert one.hangup is not None and one.hangup.cause_code == spec.cause_code
+    assert one.hangup is not None
+    assert one.hangup.cause_code == spec.cause_code
     assert one.hangup.duration == spec.duration
     assert (one.status, one.answered, one.hangup) == (two.status, two.answered, two.hangup)
     assert (one.parties, one.legs, one.dials) == (two.parties, two.legs, two.dials)
@@ -147,7 +152,7 @@ def test_a_call_known_only_from_records_ends_the_same_in_any_order(
     data: st.DataObject, spec: CallSpec
 ) -> None:
     sent: list[Received] = [read(r) for r in [record_of(spec), *leg_records(spec)]]
-    one = fed(spec, _arrivals(data.draw, sent)).summary()
-    two = fed(spec, _arrivals(data.draw, sent)).summary()
+    one = fed(spec, _arrivals(data, sent)).summary()
+    two = fed(spec, _arrivals(data, sent)).summary()
     assert (one.status, one.answered) == (spec.status, spec.answered)
     assert one == two

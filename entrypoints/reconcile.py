@@ -67,7 +67,9 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             "calltrail reconcile needs CALLTRAIL_PLIVO_AUTH_ID and CALLTRAIL_PLIVO_AUTH_TOKEN"
         )
     now = datetime.now(UTC)
-    older_than = args.older_than or timedelta(seconds=settings.reconcile_older_than)
+    older_than = args.older_than
+    if older_than is None:
+        older_than = timedelta(seconds=settings.reconcile_older_than)
     options = PassOptions(now, older_than, args.since or now - DEFAULT_WINDOW, args.dry_run)
     call_log = open_call_log(settings.database)
     (timeline,) = open_views(settings, ("timeline",))

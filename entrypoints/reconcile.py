@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
     from service.bootstrap import open_views  # noqa: PLC0415
     from service.plivo_calls import CallApi, CallApiAuthError, call_api_options  # noqa: PLC0415
-    from service.reconcile import PassOptions, Reconciler  # noqa: PLC0415
+    from service.reconcile import PassOptions, Reconciler, Summary  # noqa: PLC0415
     from store.application import open_call_log  # noqa: PLC0415
 
     settings = Settings.from_env()
@@ -85,11 +85,14 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
                 )
             reconciler = Reconciler(call_log, timeline, api)
             due = reconciler.due(options)
-            with (
-                tqdm(total=len(due), unit="call", desc="open calls", file=sys.stderr) as calls,
-                tqdm(unit="record", desc="ended calls", file=sys.stderr) as records,
-            ):
-                summary = reconciler.run(options, calls.update, records.update, due)
+            summary = Summary()
+            try:
+                with tqdm(total=len(due), unit="call", desc="open calls", file=sys.stderr) as bar:
+                    reconciler.look_up(options, summary, due, bar.update)
+                with tqdm(unit="record", desc="ended calls", file=sys.stderr) as bar:
+                    reconciler.add_unknown(options, summary, bar.update)
+            finally:
+                summary.requests = api.stats.requests
     except CallApiAuthError as error:
         print(f"calltrail: {error}", file=sys.stderr)
         return 2

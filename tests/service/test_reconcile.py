@@ -5,7 +5,9 @@ record kept apart; and a pass run again stores nothing twice."""
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -15,12 +17,14 @@ from projections.open_calls import count_open, count_reconciled
 from projections.queries import find_call, timeline_entries
 from projections.runner import ViewRunner
 from projections.views import VIEW_NAMES, open_view
-from service.reconcile import PassOptions, Reconciler
+from service.reconcile import PassOptions, Reconciler, Summary
+from service.reconcile_task import PeriodicReconciler
+from service.settings import Settings, SettingsError
 from simulator.calls import SimulatedCall
 from simulator.plivo_api import PlivoCallApi
 from store.application import CallLog, open_call_log
 from store.persistence import parse_database_url
-from tests.call_api import NOW, START, client, serving, simulated
+from tests.call_api import AUTH_ID, AUTH_TOKEN, NOW, START, client, serving, simulated
 
 CALLS = simulated(60, seed=5)
 DIALLED = [c for c in CALLS if any(r.kind is CallbackKind.DIAL_CALLBACK for r in c.requests)]
@@ -136,3 +140,49 @@ def test_a_dry_run_records_nothing(stores: tuple[CallLog, ViewRunner], api: Pliv
         )
     assert log.recorder.max_notification_id() == head
     assert (dry.completed, dry.added) == (len(DROPPED) - 2, len(MISSING))
+
+
+def test_the_service_reconciles_periodically(
+    stores: tuple[CallLog, ViewRunner], api: PlivoCallApi, database_url: str
+) -> None:
+    _, runner = stores
+    env = {
+        "CALLTRAIL_DATABASE_URL": database_url,
+        "CALLTRAIL_PLIVO_AUTH_ID": AUTH_ID,
+        "CALLTRAIL_PLIVO_AUTH_TOKEN": AUTH_TOKEN,
+        "CALLTRAIL_PLIVO_API_URL": api.url,
+        "CALLTRAIL_PLIVO_API_RATE": "60",
+        "CALLTRAIL_RECONCILE_EVERY": "1m",
+        "CALLTRAIL_RECONCILE_OLDER_THAN": "0s",
+    }
+    # A tenth of a second instead of the minute the settings allow at least.
+    settings = replace(Settings.from_env(env), reconcile_every=0.1)
+    passes: queue.SimpleQueue[Summary] = queue.SimpleQueue()
+    task = PeriodicReconciler(settings, on_pass=passes.put)
+    task.start()
+    try:
+        first = passes.get(timeout=60)
+        runner.catch_up()
+        second = passes.get(timeout=60)
+    finally:
+        task.stop()
+    # The calls open now: their latest callback is older than 0 s.
+    assert first.completed == len(DROPPED) - 2
+    assert second.completed == 2
+    runner.catch_up()
+    assert count_open(runner.views[0], NOW + timedelta(days=3650)) == 0
+    assert first.added == 0  # the first window is the last day's, and these calls ended long ago
+
+
+def test_reconcile_settings() -> None:
+    assert Settings.from_env({}).reconcile_every == 0
+    assert Settings.from_env({}).reconcile_older_than == 900
+    with pytest.raises(SettingsError, match="RECONCILE_EVERY needs CALLTRAIL_PLIVO_AUTH_ID"):
+        Settings.from_env({"CALLTRAIL_RECONCILE_EVERY": "15m"})
+    credentials = {"CALLTRAIL_PLIVO_AUTH_ID": AUTH_ID, "CALLTRAIL_PLIVO_AUTH_TOKEN": "t"}
+    with pytest.raises(SettingsError, match="at least 1m"):
+        Settings.from_env(credentials | {"CALLTRAIL_RECONCILE_EVERY": "30s"})
+    every = Settings.from_env(credentials | {"CALLTRAIL_RECONCILE_EVERY": "2h"})
+    assert every.reconcile_every == 7200
+    with pytest.raises(SettingsError, match="RECONCILE_OLDER_THAN"):
+        Settings.from_env({"CALLTRAIL_RECONCILE_OLDER_THAN": "soon"})

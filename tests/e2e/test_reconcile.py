@@ -50,6 +50,7 @@ def reconcile(database_url: str, api_url: str) -> str:
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert PLIVO["CALLTRAIL_PLIVO_AUTH_TOKEN"] not in done.stdout + done.stderr
     return done.stdout
 
 

@@ -15,6 +15,7 @@ import pytest
 from domain.callbacks import Callback, CallbackKind
 from projections.open_calls import count_open, count_reconciled
 from projections.queries import find_call, timeline_entries
+from projections.rebuild import rebuild_views
 from projections.runner import ViewRunner
 from projections.views import VIEW_NAMES, open_view
 from service.reconcile import PassOptions, Reconciler, Summary
@@ -186,3 +187,16 @@ def test_reconcile_settings() -> None:
     assert every.reconcile_every == 7200
     with pytest.raises(SettingsError, match="RECONCILE_OLDER_THAN"):
         Settings.from_env({"CALLTRAIL_RECONCILE_OLDER_THAN": "soon"})
+
+
+def test_a_rebuild_over_reconciled_calls_gives_the_same_views(
+    stores: tuple[CallLog, ViewRunner], api: PlivoCallApi
+) -> None:
+    log, runner = stores
+    with client(api) as calls:
+        for _ in range(2):
+            Reconciler(log, runner.views[0], calls).run(OPTIONS)
+            runner.catch_up()
+    live = [view.dump() for view in runner.views]
+    rebuild_views(runner.app, runner.views, batch_size=7)
+    assert [view.dump() for view in runner.views] == live

@@ -19,7 +19,7 @@ from domain.callbacks import Callback, CallbackKind, shows_answer
 from domain.hangup import AUTHORITY, HangupReport, Parties, better_parties, hangup_report
 from domain.ids import call_id
 from domain.legs import DialOutcome, Leg, dial_outcome, merge_action, merge_callback
-from domain.reconciled import API_AUTHORITY, API_KIND, ApiRecord
+from domain.reconciled import API_AUTHORITY, API_KIND, ApiRecord, judge
 from domain.status import TERMINAL, UNANSWERED, CallStatus, Verdict, classify, parse_status
 
 Received = Callback | ApiRecord
@@ -186,17 +186,13 @@ class Call(Aggregate):
         return verdict
 
     def _reconcile(self, observed: ApiRecord) -> Verdict:
-        """Decide a Call API record: as a hangup, and ``conflict`` also when its cause code
-        disagrees with the hangup already known (the leg's, for a B leg's record)."""
-        leg = self.legs.get(observed.leg_uuid) if observed.leg_uuid else None
+        """Decide a Call API record (``domain.reconciled.judge``) and record it."""
         if observed.leg_uuid:
-            known, code = leg.hangup_cause_code if leg else "", "DialBLegHangupCauseCode"
-            verdict = Verdict.REPEATED
+            leg = self.legs.get(observed.leg_uuid)
+            known = leg.hangup_cause_code if leg else ""
         else:
-            known, code = self.hangup.cause_code if self.hangup else "", "HangupCauseCode"
-            verdict = classify(self.status, observed.status)
-        if verdict is Verdict.REPEATED and known and known != observed.params.get(code, ""):
-            verdict = Verdict.CONFLICT
+            known = self.hangup.cause_code if self.hangup else ""
+        verdict = judge(observed, self.status, known)
         after = observed.status if verdict is Verdict.ADVANCED else self.status
         self.trigger_event(
             Call.Reconciled,

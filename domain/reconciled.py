@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.status import CallStatus
+from domain.status import CallStatus, Verdict, classify
 
 API_KIND = "call_api"
 """The ``kind`` a reconciled event is stored with: read from the API, not a webhook URL."""
@@ -154,3 +154,23 @@ class ApiRecord:
     def status(self) -> CallStatus | None:
         """The status an A leg's record reports (a B leg's reports none of the call's)."""
         return None if self.leg_uuid else record_status(self.record)
+
+
+def judge(observed: ApiRecord, status: CallStatus | None, known_code: str) -> Verdict:
+    """The verdict on a record, given the call's status and the cause code already known
+    (the call's, or for a B leg's record the leg's; blank if none).
+
+    Like a hangup request's (``classify``), and also ``conflict`` when the status agrees
+    but the cause code does not. A B leg's record reports no status of the call: it is
+    ``repeated`` (new facts on a leg), or a ``conflict`` with the leg's known cause.
+    """
+    if observed.leg_uuid:
+        verdict, code = Verdict.REPEATED, observed.params.get("DialBLegHangupCauseCode", "")
+    else:
+        verdict, code = (
+            classify(status, observed.status),
+            observed.params.get("HangupCauseCode", ""),
+        )
+    if verdict is Verdict.REPEATED and known_code and known_code != code:
+        return Verdict.CONFLICT
+    return verdict

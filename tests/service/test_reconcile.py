@@ -6,6 +6,7 @@ record kept apart; and a pass run again stores nothing twice."""
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -200,3 +201,35 @@ def test_a_rebuild_over_reconciled_calls_gives_the_same_views(
     live = [view.dump() for view in runner.views]
     rebuild_views(runner.app, runner.views, batch_size=7)
     assert [view.dump() for view in runner.views] == live
+
+
+def test_two_passes_at_once_store_each_record_once(
+    stores: tuple[CallLog, ViewRunner], database_url: str
+) -> None:
+    """Two service instances reconciling together (each its own log, client and view):
+    every record is stored once, the second recording of it a duplicate."""
+    _, runner = stores
+    logs = [open_call_log(database_url) for _ in range(2)]
+    summaries: list[Summary] = []
+    try:
+        with serving(CALLS) as plain:
+
+            def one_pass(log: CallLog) -> None:
+                with client(plain) as calls:
+                    summaries.append(Reconciler(log, runner.views[0], calls).run(OPTIONS))
+
+            threads = [threading.Thread(target=one_pass, args=(log,)) for log in logs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        records = len(DROPPED) + sum(len(plain.account.calls[c.call_uuid].records) for c in MISSING)
+        head = logs[0].recorder.max_notification_id() or 0
+        stored = logs[0].recorder.select_notifications(start=1, limit=head + 1)
+        assert sum(n.topic.endswith("Call.Reconciled") for n in stored) == records
+        assert len(summaries) == 2
+        assert sum(s.completed for s in summaries) == len(DROPPED)
+        assert sum(s.added for s in summaries) == len(MISSING)
+    finally:
+        for log in logs:
+            log.close()

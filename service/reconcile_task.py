@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -91,7 +92,11 @@ def reconciling(settings: Settings) -> Iterator[PeriodicReconciler | None]:
         return
     task = PeriodicReconciler(settings)
     task.start()
-    log.info("reconciling with Plivo's Call API every %.0f s", settings.reconcile_every)
+    log.info(
+        "reconciling with Plivo's Call API every %.0f s (pid %d)",
+        settings.reconcile_every,
+        os.getpid(),
+    )
     try:
         yield task
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Response, get
@@ -24,6 +25,7 @@ from prometheus_client.registry import Collector
 
 from api.dependencies import ServicesDep
 from domain.hangup_causes import integer_code
+from projections.open_calls import count_open, count_reconciled
 from projections.quarantine import counts as quarantine_counts
 from service.bootstrap import Services
 from store.application import CallLog
@@ -70,6 +72,26 @@ class ViewCollector(Collector):
             lag.add_metric([name], float(lagging))
         yield lag
         yield from quarantine_metrics(self.services)
+        yield from reconcile_metrics(self.services)
+
+
+def reconcile_metrics(services: Services) -> Iterator[Metric]:
+    """Calls a Call API record ended, and calls open past the reconcile threshold (read
+    from the timeline view: the same in every worker, whichever process reconciled)."""
+    timeline = services.views.timeline
+    reconciled = CounterMetricFamily(
+        "calltrail_calls_reconciled",
+        "Calls completed or added by reconciliation with Plivo's Call API",
+    )
+    reconciled.add_metric([], float(count_reconciled(timeline)))
+    threshold = timedelta(seconds=services.settings.reconcile_older_than)
+    still_open = GaugeMetricFamily(
+        "calltrail_calls_open_past_threshold",
+        "Calls with no final status whose latest callback is older than"
+        " CALLTRAIL_RECONCILE_OLDER_THAN",
+    )
+    still_open.add_metric([], float(count_open(timeline, datetime.now(UTC) - threshold)))
+    yield from (reconciled, still_open)
 
 
 def quarantine_metrics(services: Services) -> Iterator[Metric]:
@@ -150,7 +172,8 @@ class MetricsController(PrometheusController):
         tags=["service"],
         summary="Prometheus metrics",
         description="Calls, answered calls and talk time by direction, status and hangup"
-        " cause code; the views' lag and the events they hold in quarantine; the writer's"
+        " cause code; the views' lag and the events they hold in quarantine; calls"
+        " reconciled with Plivo's Call API and calls open past its threshold; the writer's"
         " batch sizes and commit latency; HTTP"
         " metrics. Needs CALLTRAIL_METRICS_KEY as a bearer token (or, when it is not set,"
         " a key of CALLTRAIL_API_KEYS).",

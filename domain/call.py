@@ -19,7 +19,11 @@ from domain.callbacks import Callback, CallbackKind, shows_answer
 from domain.hangup import AUTHORITY, HangupReport, Parties, better_parties, hangup_report
 from domain.ids import call_id
 from domain.legs import DialOutcome, Leg, dial_outcome, merge_action, merge_callback
+from domain.reconciled import API_AUTHORITY, API_KIND, ApiRecord, judge
 from domain.status import TERMINAL, UNANSWERED, CallStatus, Verdict, classify, parse_status
+
+Received = Callback | ApiRecord
+"""What a call is told: a webhook, or Plivo's record of the call read from the Call API."""
 
 
 class CallbackFacts(Protocol):
@@ -92,6 +96,18 @@ class Call(Aggregate):
     class CallbackRecorded(CallbackEvent):
         """A callback that did not move the call: late, conflict, repeated or unrecognised."""
 
+    class Reconciled(CallbackEvent):
+        """Plivo's record of the call, read from the Call API (``source``: which request).
+
+        ``record`` is verbatim; ``params`` are the same facts in the webhooks' terms, and
+        ``kind`` is ``call_api``. Decided like a hangup: ``advanced`` when it ends an open
+        call, ``repeated`` when it agrees with the outcome already known, ``conflict``
+        when it disagrees (kept and shown, the summary unchanged).
+        """
+
+        record: dict[str, Any]
+        source: str
+
     def __init__(self, call_uuid: str) -> None:
         self.call_uuid = call_uuid
         self.status: CallStatus | None = None
@@ -105,6 +121,9 @@ class Call(Aggregate):
         self.conflicts = 0
         self.rang_at: datetime | None = None
         self.session_start = ""
+        self.hangup_from_api = False  # the hangup facts came from a Call API record
+        self.completed_by_api = False  # a Call API record ended the call
+        self.last_at: datetime | None = None  # the latest thing received
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Call:
         """A copy safe to mutate, made fast: every value held is immutable but the containers.
@@ -142,7 +161,7 @@ class Call(Aggregate):
         Call.__init__(call, call_uuid)
         return call
 
-    def receive(self, callback: Callback) -> Verdict:
+    def receive(self, callback: Received) -> Verdict:
         """Decide what ``callback`` does to this call, record it, and return the verdict.
 
         A redelivery (same fingerprint) is acknowledged and not stored twice.
@@ -151,6 +170,8 @@ class Call(Aggregate):
             raise ValueError(f"callback for {callback.call_uuid!r} sent to {self.call_uuid!r}")
         if callback.fingerprint in self.fingerprints:
             return Verdict.DUPLICATE
+        if isinstance(callback, ApiRecord):
+            return self._reconcile(callback)
         verdict = classify(self.status, callback.status)
         after = callback.status if verdict is Verdict.ADVANCED else self.status
         self.trigger_event(
@@ -161,6 +182,28 @@ class Call(Aggregate):
             verdict=verdict.value,
             status=after.value if after else None,
             timestamp=callback.received_at,
+        )
+        return verdict
+
+    def _reconcile(self, observed: ApiRecord) -> Verdict:
+        """Decide a Call API record (``domain.reconciled.judge``) and record it."""
+        if observed.leg_uuid:
+            leg = self.legs.get(observed.leg_uuid)
+            known = leg.hangup_cause_code if leg else ""
+        else:
+            known = self.hangup.cause_code if self.hangup else ""
+        verdict = judge(observed, self.status, known)
+        after = observed.status if verdict is Verdict.ADVANCED else self.status
+        self.trigger_event(
+            Call.Reconciled,
+            kind=API_KIND,
+            params=dict(observed.params),
+            fingerprint=observed.fingerprint,
+            verdict=verdict.value,
+            status=after.value if after else None,
+            timestamp=observed.received_at,
+            record=dict(observed.record),
+            source=observed.source,
         )
         return verdict
 
@@ -187,20 +230,25 @@ class Call(Aggregate):
         enum members are module constants (an enum class's attribute costs as much as a
         dict lookup and a function call).
         """
-        kind = _KINDS.get(event.kind) or CallbackKind(event.kind)
         params = event.params
         self.fingerprints.add(event.fingerprint)
         status = event.status
         self.status = (_STATUSES.get(status) or parse_status(status)) if status else None
+        at, last = event.timestamp, self.last_at
+        if isinstance(at, datetime) and (last is None or at > last):
+            self.last_at = at
         verdict = event.verdict
         if verdict == _CONFLICT:
             self.conflicts += 1
             return
-        if verdict == _LATE:
-            self.late += 1
+        self.late += verdict == _LATE
         # Facts that are true whatever the order: see the docstring for answered-ness;
         # the hangup details come from the (one) hangup request.
         self.answered = self.status not in UNANSWERED and (self.answered or shows_answer(params))
+        kind = _KINDS.get(event.kind)
+        if kind is None:  # a Call API record (no other kind is ever stored)
+            self._evolve_record(event.kind, params, verdict)
+            return
         if AUTHORITY[kind] > self.parties.authority:  # else better_parties keeps them
             self.parties = better_parties(self.parties, kind, params)
         if kind is _DIAL_CALLBACK:
@@ -208,8 +256,11 @@ class Call(Aggregate):
             if uuid:
                 self.legs[uuid] = merge_callback(self.legs.get(uuid), uuid, params)
         elif kind is _HANGUP:
-            if self.hangup is None:
+            # The hangup request's own facts win over a Call API record's, whichever came
+            # first: the same outcome, and the webhook also names the cause in text.
+            if self.hangup is None or self.hangup_from_api:
                 self.hangup = hangup_report(params)
+                self.hangup_from_api = False
         elif kind is _RING:
             # The earliest ring, whatever order the rings arrive in (post-dial delay).
             if self.rang_at is None or event.timestamp < self.rang_at:
@@ -221,6 +272,26 @@ class Call(Aggregate):
             if outcome.b_leg_uuid:
                 leg = self.legs.get(outcome.b_leg_uuid)
                 self.legs[outcome.b_leg_uuid] = merge_action(leg, outcome)
+
+    def _evolve_record(self, kind: str, params: Mapping[str, str], verdict: str) -> None:
+        """Fold a Call API record (not a conflict): a B leg's into its leg; an A leg's
+        into the call's parties and, unless a hangup request gave them, its hangup facts."""
+        if kind != API_KIND:
+            return
+        leg_uuid = params.get("DialBLegUUID", "")
+        if leg_uuid:
+            self.legs[leg_uuid] = merge_callback(self.legs.get(leg_uuid), leg_uuid, params)
+            return
+        if verdict == _ADVANCED and self.status in TERMINAL:
+            self.completed_by_api = True
+        if self.parties.authority < API_AUTHORITY:
+            get = params.get
+            self.parties = Parties(
+                get("Direction", ""), get("From", ""), get("To", ""), API_AUTHORITY
+            )
+        if self.hangup is None:
+            self.hangup = hangup_report(params)
+            self.hangup_from_api = True
 
     def summary(self) -> CallSummary:
         """The call's state as plain, comparable values (legs and dials in a stable order).
@@ -243,7 +314,7 @@ class Call(Aggregate):
 
 _KINDS: Mapping[str, CallbackKind] = {kind.value: kind for kind in CallbackKind}
 _STATUSES: Mapping[str, CallStatus] = {status.value: status for status in CallStatus}
-_LATE, _CONFLICT = Verdict.LATE.value, Verdict.CONFLICT.value
+_LATE, _CONFLICT, _ADVANCED = Verdict.LATE.value, Verdict.CONFLICT.value, Verdict.ADVANCED.value
 _HANGUP, _RING = CallbackKind.HANGUP, CallbackKind.RING
 _DIAL_CALLBACK, _DIAL_ACTION = CallbackKind.DIAL_CALLBACK, CallbackKind.DIAL_ACTION
 _NOBODY = Parties()  # a new call's parties (immutable: every call may start with this one)

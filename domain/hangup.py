@@ -50,13 +50,15 @@ class Parties(NamedTuple):
 
 # Plivo's ``From`` gains or loses a leading "+" between callbacks of one call, so the
 # call's numbers come from the most authoritative kind, not from whichever came first.
+# Steps of two leave room between them: a Call API record ranks just below the hangup
+# request (``domain.reconciled.API_AUTHORITY``), so an agreeing record changes nothing.
 AUTHORITY: Mapping[CallbackKind, int] = {
-    CallbackKind.HANGUP: 4,
-    CallbackKind.ANSWER: 3,
-    CallbackKind.FALLBACK: 3,
-    CallbackKind.RING: 2,
-    CallbackKind.DIAL_ACTION: 1,
-    CallbackKind.DIAL_CALLBACK: 1,
+    CallbackKind.HANGUP: 8,
+    CallbackKind.ANSWER: 6,
+    CallbackKind.FALLBACK: 6,
+    CallbackKind.RING: 4,
+    CallbackKind.DIAL_ACTION: 2,
+    CallbackKind.DIAL_CALLBACK: 2,
 }
 
 

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from entrypoints import commands, quarantine
+from entrypoints import commands, quarantine, reconcile
 from entrypoints.quarantine import add_arguments as add_quarantine_arguments
 from entrypoints.serve import serve
 from service.settings import SettingsError
@@ -63,6 +63,12 @@ def parser() -> argparse.ArgumentParser:
     add_quarantine_arguments(
         subcommands.add_parser(
             "quarantine", help="list the events the views could not apply, or apply them again"
+        )
+    )
+    reconcile.add_arguments(
+        subcommands.add_parser(
+            "reconcile",
+            help="complete open calls and add missing ones from Plivo's Call API",
         )
     )
     simulate_options = subcommands.add_parser(
@@ -126,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "quarantine": lambda: quarantine.run(args),
         "export": lambda: commands.export(args.what, args.format, args.since, args.until, args.out),
         "import": lambda: commands.import_log(args.file),
+        "reconcile": lambda: reconcile.run(args),
         "simulate": lambda: simulate(args, _simulator_env()),
     }
     try:

@@ -182,7 +182,7 @@ def call_record(row: Mapping[str, Any], masked: bool = False) -> CallRecord:
     )
 
 
-_MASKED_PARAMS = ("From", "To", "DialBLegTo")
+_MASKED_PARAMS = ("From", "To", "DialBLegTo", "from_number", "to_number")
 
 
 def timeline_entries(

@@ -19,6 +19,7 @@ from domain.call import Call
 from domain.hangup_causes import CAUSES, integer_code
 from domain.legs import DialOutcome, Leg
 from domain.numbers import e164
+from domain.reconciled import text
 from domain.status import STATUS_TEXT
 from projections.records import DialRecord, EntryRecord, LegRecord
 from projections.times import plivo_micros, to_micros
@@ -27,7 +28,25 @@ _json = msgspec.json.Encoder()
 
 
 def entry_of(event: Call.CallbackEvent, position: int) -> EntryRecord:
-    """The timeline entry of one stored callback event."""
+    """The timeline entry of one stored callback event.
+
+    A record read from the Call API (``Call.Reconciled``) is marked ``source=call_api``,
+    with the kind of the webhook it stands for (``hangup``, or ``dial_callback`` for a B
+    leg's record) and its params verbatim as the Call API wrote them (as text).
+    """
+    if isinstance(event, Call.Reconciled):
+        leg = event.params.get("DialBLegUUID")
+        return EntryRecord(
+            position=position,
+            received_at=event.timestamp,
+            source="call_api",
+            kind="dial_callback" if leg else "hangup",
+            event=type(event).__name__,
+            reported_status=event.params.get("CallStatus") or None,
+            verdict=event.verdict,  # type: ignore[arg-type]  # never "duplicate": not stored
+            status_after=event.status,  # type: ignore[arg-type]  # a CallStatus value
+            params={name: text(value) for name, value in event.record.items()},
+        )
     return EntryRecord(
         position=position,
         received_at=event.timestamp,
@@ -67,6 +86,8 @@ CALL_COLUMNS = (
     "late",
     "conflicts",
     "events",
+    "last_seen_at",
+    "reconciled",
 )
 
 
@@ -160,4 +181,6 @@ def call_row(call: Call, call_id: str, first: int, last: int, zone: tzinfo) -> t
         call.late,
         call.conflicts,
         call.version - 1,  # the registration is not a callback
+        to_micros(call.last_at or call.created_on),
+        call.completed_by_api,
     )

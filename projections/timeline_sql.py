@@ -22,7 +22,7 @@ _CALLS_DDL = (
     " hangup_category TEXT, hangup_source TEXT, duration INTEGER, bill_duration INTEGER,"
     " started_at BIGINT, answered_at BIGINT, ended_at BIGINT, legs TEXT NOT NULL,"
     " dials TEXT NOT NULL, late INTEGER NOT NULL, conflicts INTEGER NOT NULL,"
-    " events INTEGER NOT NULL"
+    " events INTEGER NOT NULL, last_seen_at BIGINT NOT NULL, reconciled BOOLEAN NOT NULL"
 )
 # Set once, when a call is first written: where it sorts in the list.
 _FIRST_ONLY = {"call_id", "call_uuid", "first_position", "first_seen_at"}
@@ -34,7 +34,7 @@ ORDER_COLUMNS = ("first_seen_at", "first_position")
 class TimelineSql(BuildableView):
     """The timeline view: ``calls``, one row per call."""
 
-    schema_version = 2
+    schema_version = 3  # 3: last_seen_at and reconciled (calltrail reconcile)
     view_name = "timeline"
     tables = ("calls",)
     retired = ("entries",)  # a per-callback copy the timeline no longer keeps
@@ -47,6 +47,11 @@ class TimelineSql(BuildableView):
         """An index per filter, each followed by the list's order; one for the order alone."""
         order = ", ".join(ORDER_COLUMNS)
         statements = [f"CREATE INDEX IF NOT EXISTS {{i}}calls_seen ON {{p}}calls ({order})"]
+        # The calls still open, by their latest callback: what reconciling looks up.
+        statements.append(
+            "CREATE INDEX IF NOT EXISTS {i}calls_open ON {p}calls (last_seen_at)"
+            " WHERE status IS NULL OR status IN ('ringing', 'in-progress')"
+        )
         statements += [
             f"CREATE INDEX IF NOT EXISTS {{i}}calls_by_{column} ON {{p}}calls ({column}, {order})"
             for column in FILTER_COLUMNS

@@ -88,9 +88,15 @@ class Services:
     @contextlib.contextmanager
     def running(self) -> Iterator[Services]:
         """Run the writer and the runner during the block, then stop them and close all."""
+        from service.reconcile_task import reconciling  # noqa: PLC0415
+
         self.writer.start()
         try:
-            with following(self.runner) if self.runner is not None else contextlib.nullcontext():
+            # The periodic reconciliation runs where the views are kept: one place.
+            with (
+                following(self.runner) if self.runner is not None else contextlib.nullcontext(),
+                reconciling(self.settings) if self.runner is not None else contextlib.nullcontext(),
+            ):
                 yield self
         finally:
             self.writer.stop()

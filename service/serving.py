@@ -151,8 +151,10 @@ def follow_views(batch_size: int = 2000) -> int:
     """Keep the views up to date in this process until SIGTERM or Ctrl-C (``calltrail
     project``, and the runner of ``calltrail serve --workers N``)."""
     from service.bootstrap import projection_runner  # noqa: PLC0415
+    from service.reconcile_task import reconciling  # noqa: PLC0415
 
-    runner = projection_runner(Settings.from_env())
+    settings = Settings.from_env()
+    runner = projection_runner(settings)
     runner.batch_size = batch_size
     stop = threading.Event()
 
@@ -163,5 +165,6 @@ def follow_views(batch_size: int = 2000) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, finish)
     log.info("following the event log; positions %s", runner.positions())
-    runner.follow(stop, watch=True)
+    with reconciling(settings):  # the one process of the service that reconciles
+        runner.follow(stop, watch=True)
     return 0

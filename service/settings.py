@@ -65,6 +65,8 @@ class Settings:
     plivo_api_timeout: float
     session_secret: str = field(repr=False)
     session_minutes: int
+    reconcile_every: float  # seconds between reconciliation passes; 0: never
+    reconcile_older_than: float  # seconds since a call's latest callback before it is looked up
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -104,10 +106,17 @@ class Settings:
             plivo_api_timeout=reader.number("PLIVO_API_TIMEOUT", 10.0, 1.0, 300.0),
             session_secret=reader.secret("SESSION_SECRET"),
             session_minutes=reader.integer("SESSION_MINUTES", 480, 1, 43_200),
+            reconcile_every=reader.parse("RECONCILE_EVERY", "off", _every),
+            reconcile_older_than=reader.parse("RECONCILE_OLDER_THAN", "15m", parse_duration),
         )
         if bool(settings.plivo_auth_id) != bool(settings.plivo_auth_token):
             reader.errors.append(
                 "CALLTRAIL_PLIVO_AUTH_ID and CALLTRAIL_PLIVO_AUTH_TOKEN: set both, or neither"
+            )
+        if settings.reconcile_every and not settings.plivo_auth_id:
+            reader.errors.append(
+                "CALLTRAIL_RECONCILE_EVERY needs CALLTRAIL_PLIVO_AUTH_ID and"
+                " CALLTRAIL_PLIVO_AUTH_TOKEN (the Call API's credentials)"
             )
         if reader.errors:
             raise SettingsError("invalid settings:\n  " + "\n  ".join(reader.errors))
@@ -169,6 +178,28 @@ class _Reader:
         except ValueError as error:
             self.errors.append(f"CALLTRAIL_{name}={raw!r}: {error}")
             return parser(default)
+
+
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(s|m|h|d)?")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(raw: str) -> float:
+    """Seconds in a duration: ``90``, ``30s``, ``15m``, ``2h``, ``1d``; ``ValueError`` if not."""
+    match = _DURATION.fullmatch(raw.strip().lower())
+    if match is None:
+        raise ValueError(f"expected a duration such as 30s, 15m, 2h or 1d, got {raw[:32]!r}")
+    return float(match[1]) * _UNITS[match[2] or "s"]
+
+
+def _every(raw: str) -> float:
+    """A period of at least a minute, or ``off``/``0`` for never."""
+    if raw.strip().lower() in ("off", "0", ""):
+        return 0.0
+    seconds = parse_duration(raw)
+    if seconds < 60:
+        raise ValueError("expected off, or a period of at least 1m")
+    return seconds
 
 
 def _public_url(raw: str) -> str:

@@ -17,8 +17,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from domain.call import Call
-from domain.callbacks import Callback
+from domain.call import Call, Received
 from domain.ids import call_id
 from domain.status import Verdict
 from store.persistence import Database, parse_database_url
@@ -59,8 +58,9 @@ class CallLog(Application[UUID]):
         assert isinstance(aggregate, Call)
         return aggregate
 
-    def record(self, callback: Callback) -> Recorded:
-        """Record one callback durably; a redelivery is acknowledged without a new event."""
+    def record(self, callback: Received) -> Recorded:
+        """Record one callback (or Call API record) durably; a redelivery is acknowledged
+        without a new event: the duplicate check is the call's fingerprints."""
         for attempt in range(MAX_ATTEMPTS):
             if attempt >= 3:
                 # Many writers on one call: spread the retries out instead of re-colliding.
@@ -77,7 +77,7 @@ class CallLog(Application[UUID]):
             return Recorded(verdict, recordings[-1].notification.id)
         raise ContentionError(f"gave up on {callback.call_uuid} after {MAX_ATTEMPTS} races")
 
-    def record_batch(self, callbacks: Sequence[Callback]) -> list[Recorded]:
+    def record_batch(self, callbacks: Sequence[Received]) -> list[Recorded]:
         """Record several callbacks in one transaction (group commit).
 
         First pass: a call not in the cache is taken to be new, which spares a lookup per
@@ -94,7 +94,7 @@ class CallLog(Application[UUID]):
                 continue
         return [self.record(callback) for callback in callbacks]
 
-    def _record_together(self, callbacks: Sequence[Callback], assume_new: bool) -> list[Recorded]:
+    def _record_together(self, callbacks: Sequence[Received], assume_new: bool) -> list[Recorded]:
         calls: dict[str, Call] = {}
         decided: list[tuple[Verdict, object | None]] = []
         for callback in callbacks:
@@ -128,7 +128,7 @@ class CallLog(Application[UUID]):
                 cache.put(call.id, call)
         return {id(event): position for event, position in zip(events, ids, strict=True)}
 
-    def _load(self, callback: Callback, assume_new: bool) -> Call:
+    def _load(self, callback: Received, assume_new: bool) -> Call:
         cache = self.repository.cache
         if assume_new and cache is not None:
             aggregate_id = call_id(callback.call_uuid)
@@ -146,7 +146,7 @@ class CallLog(Application[UUID]):
             with contextlib.suppress(KeyError):
                 self.repository.cache.get(aggregate_id, evict=True)
 
-    def _load_or_register(self, callback: Callback) -> Call:
+    def _load_or_register(self, callback: Received) -> Call:
         try:
             return self.call(callback.call_uuid)
         except AggregateNotFoundError:

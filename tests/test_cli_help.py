@@ -38,6 +38,7 @@ def test_every_subcommand_has_help() -> None:
         "quarantine",
         "export",
         "import",
+        "reconcile",
         "simulate",
     }
 
@@ -59,3 +60,11 @@ def test_help_is_plain_text(name: str, capsys: pytest.CaptureFixture[str]) -> No
     assert text.startswith("usage: calltrail")
     assert not MARKUP.search(text), MARKUP.search(text)
     assert "%(default)" not in text
+
+
+def test_reconcile_help_names_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    text = " ".join(help_of(capsys, "reconcile").split())
+    for option in ("--since", "--older-than", "--dry-run"):
+        assert option in text
+    assert "15m" in text
+    assert "(default: 24 hours ago)" in text

@@ -10,6 +10,10 @@ else ``SessionStart`` (``StartTime`` when that is blank), read in the account's 
 zone; a callback that reports none is placed at its arrival. Plivo's order is by that
 time, then by how far the reported status goes (ringing before in-progress before an
 end; a B leg's answer before connected before hangup), then by arrival.
+
+An entry read from Plivo's Call API (``source`` ``call_api``: ``calltrail reconcile``) is
+drawn like the webhook it stands for, labelled "Call API", at the record's ``end_time``,
+on the lane of the leg the record is of.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class Mark:
     def label(self) -> str:
         """Its kind and the status it reported (a Dial callback: the B leg's event)."""
         entry = self.entry
+        if entry.source == "call_api":
+            return f"Call API · {entry.reported_status or entry.params.get('call_state', '?')}"
         if entry.kind == "dial_callback" and entry.params.get("DialAction"):
             return f"dial · {entry.params['DialAction']}"
         return f"{entry.kind} · {entry.reported_status}" if entry.reported_status else entry.kind
@@ -95,6 +101,8 @@ class Drawing:
 def plivo_moment(entry: EntryRecord, zone: tzinfo) -> datetime | None:
     """The time the callback reports for itself, or ``None``."""
     params = entry.params
+    if entry.source == "call_api":
+        return _record_time(params.get("end_time", "").strip(), zone)
     names = ("EndTime",) if entry.kind == "hangup" else ()
     for name in (*names, "SessionStart", "StartTime"):
         text = params.get(name, "").strip()
@@ -104,9 +112,19 @@ def plivo_moment(entry: EntryRecord, zone: tzinfo) -> datetime | None:
     return None
 
 
+def _record_time(text: str, zone: tzinfo) -> datetime | None:
+    """A Call API record's time: with its offset when it has one, else in ``zone``."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else plivo_time(text, zone)
+
+
 def lane_of(entry: EntryRecord) -> str:
-    """The A leg, or the B leg a Dial callback reports on."""
-    leg = entry.params.get("DialBLegUUID", "").strip()
+    """The A leg, or the B leg a Dial callback (or a B leg's Call API record) reports on."""
+    name = "call_uuid" if entry.source == "call_api" else "DialBLegUUID"
+    leg = entry.params.get(name, "").strip()
     return f"B leg {leg[:8]}" if entry.kind == "dial_callback" and leg else A_LEG
 
 

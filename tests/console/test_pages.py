@@ -11,10 +11,12 @@ from litestar.testing import TestClient
 
 from domain.callbacks import CallbackKind
 from domain.status import CallStatus
+from store.application import open_call_log
 from tests.api.conftest import READ_KEY
 from tests.console.conftest import deliver, open_client, sign_in, wait_for
 from tests.factories import CallSpec, inbound, other_outcome, outbound
 from tests.plivo_client import PATHS, PlivoSender
+from tests.records import read, record_of
 
 AUTH = {"Authorization": f"Bearer {READ_KEY}"}
 
@@ -197,3 +199,24 @@ def test_odd_input_is_a_page_never_a_500_on_either_store(database_url: str) -> N
             ("/console/calls?find=" + "x" * 5000, 200),
         ):
             assert client.get(path, follow_redirects=False).status_code == status, path
+
+
+def test_a_call_completed_from_the_call_api_is_marked_as_such(
+    signed_in: TestClient[Litestar], sqlite_url: str
+) -> None:
+    spec = outbound(CallStatus.COMPLETED)
+    sender = PlivoSender(signed_in)
+    for callback in spec.callbacks:
+        if callback.kind is not CallbackKind.HANGUP:  # the hangup Plivo gave up on
+            assert sender.deliver(callback).status_code == 200
+    call_log = open_call_log(sqlite_url)
+    try:
+        recorded = call_log.record(read(record_of(spec)))
+    finally:
+        call_log.close()
+    assert recorded.position is not None
+    wait_for(signed_in, recorded.position)
+    page = signed_in.get(f"/console/calls/{spec.call_uuid}").text
+    assert marks(page)[-1] == "advanced"
+    assert "Call API · completed" in page
+    assert page.count('<span class="tag api">from Plivo\'s Call API</span>') == 1

@@ -251,6 +251,12 @@ class Call(Aggregate):
             return
         if AUTHORITY[kind] > self.parties.authority:  # else better_parties keeps them
             self.parties = better_parties(self.parties, kind, params)
+        self._fold_webhook(kind, event, params)
+
+    def _fold_webhook(
+        self, kind: CallbackKind, event: CallbackFacts, params: Mapping[str, str]
+    ) -> None:
+        """Fold what only a webhook of ``kind`` tells: its leg, hangup facts, ring or Dial."""
         if kind is _DIAL_CALLBACK:
             uuid = params.get("DialBLegUUID", "").strip()
             if uuid:

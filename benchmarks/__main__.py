@@ -11,6 +11,7 @@ BENCHMARKS = [
     "benchmarks.bench_ingest",
     "benchmarks.bench_scaleout",
     "benchmarks.bench_replay",
+    "benchmarks.bench_reads",
     "benchmarks.bench_codec",
 ]
 

@@ -12,6 +12,7 @@ BENCHMARKS = [
     "benchmarks.bench_scaleout",
     "benchmarks.bench_replay",
     "benchmarks.bench_reads",
+    "benchmarks.bench_export",
     "benchmarks.bench_codec",
 ]
 

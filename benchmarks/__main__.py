@@ -13,6 +13,7 @@ BENCHMARKS = [
     "benchmarks.bench_replay",
     "benchmarks.bench_reads",
     "benchmarks.bench_export",
+    "benchmarks.bench_storage",
     "benchmarks.bench_codec",
 ]
 

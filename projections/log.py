@@ -176,7 +176,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def event_record(
     position: int, aggregate_id: Any, version: int, topic: str, state: bytes
 ) -> EventRecord:
-    """A stored event in the read contract's terms, its state as stored."""
+    """A stored event in the read contract's terms, its state as stored (its JSON: the
+    caller decompresses a compressed one, ``store.compression.json_of``)."""
     decoded = decode_state(state)
     return EventRecord(
         position=position,

@@ -22,6 +22,7 @@ from projections.queries import CallFilter, list_calls
 from projections.records import CallRecord, EventRecord
 from projections.sql import SqlView
 from store.application import CallLog
+from store.compression import json_of
 
 PAGE = 5000
 _encode = msgspec.json.Encoder().encode
@@ -80,7 +81,8 @@ def _window(
     stop = None if until is None else until + ARRIVAL_SKEW
     head = int(app.recorder.max_notification_id() or 0)  # not what is appended meanwhile
     for page in read_log(app, after, PAGE, until=head):
-        for row in page:
+        for stored in page:
+            row = (*stored[:4], json_of(stored[4]))
             try:
                 readable, stamp = True, occurred(_object(row[4]))
             except msgspec.MsgspecError:
@@ -102,7 +104,7 @@ def _time_at(app: CallLog, position: int) -> tuple[int, datetime | None] | None:
     if page is None:
         return None
     row = page[0]
-    return row[0], occurred(decode_state(row[4]))
+    return row[0], occurred(decode_state(json_of(row[4])))
 
 
 def first_position_at(app: CallLog, moment: datetime) -> int:
@@ -220,9 +222,10 @@ def import_events(app: CallLog, lines: IO[bytes], tick: Callable[[int], object])
         if not line.strip():
             continue
         item = decoder.decode(line)
-        batch.append(
-            StoredEvent(UUID(item.aggregate_id), item.version, item.topic, _encode(item.state))
-        )
+        state = _encode(item.state)
+        if app.mapper.compressor is not None:  # as the mapper stores states
+            state = app.mapper.compressor.compress(state)
+        batch.append(StoredEvent(UUID(item.aggregate_id), item.version, item.topic, state))
         if len(batch) == PAGE:
             count += _insert(app, batch, tick)
     return count + _insert(app, batch, tick)

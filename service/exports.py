@@ -8,6 +8,7 @@ a rebuild gives views identical to the original's.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -77,8 +78,11 @@ def _window(
 ) -> Iterator[tuple[Row, bool, datetime | None]]:
     """The log's rows in log order, whether msgspec reads each state as a JSON object
     (valid UTF-8, no lone surrogate), and their times: all of them, or the window's."""
-    after = 0 if since is None else first_position_at(app, since - ARRIVAL_SKEW) - 1
-    stop = None if until is None else until + ARRIVAL_SKEW
+    after, stop = 0, None
+    with contextlib.suppress(OverflowError):  # a bound near year 1 or 9999: no margin left
+        after = 0 if since is None else first_position_at(app, since - ARRIVAL_SKEW) - 1
+    with contextlib.suppress(OverflowError):
+        stop = None if until is None else until + ARRIVAL_SKEW
     head = int(app.recorder.max_notification_id() or 0)  # not what is appended meanwhile
     for page in read_log(app, after, PAGE, until=head):
         for stored in page:

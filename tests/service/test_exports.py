@@ -94,15 +94,22 @@ def recorded_over_hours(url: str) -> CallLog:
 
 @pytest.mark.parametrize(
     ("since", "until"),
-    [("08:30", "10:10"), ("08:00", None), (None, "09:00"), ("11:59", "12:01"), ("12:00", None)],
+    [
+        ("08:30", "10:10"),
+        ("08:00", None),
+        (None, "09:00"),
+        ("11:59", "12:01"),
+        ("12:00", None),
+        ("0001-01-01T00:00", "9999-12-31T23:59"),  # no room for the margin: none taken
+    ],
 )
 def test_an_events_window_holds_exactly_the_events_that_occurred_in_it(
     tmp_path: Path, since: str | None, until: str | None
 ) -> None:
     app = recorded_over_hours(f"sqlite:///{tmp_path / 'calltrail.db'}")
     day = "2026-03-01T"
-    start = datetime.fromisoformat(f"{day}{since}Z") if since else None
-    end = datetime.fromisoformat(f"{day}{until}Z") if until else None
+    start = datetime.fromisoformat(f"{'' if 'T' in since else day}{since}Z") if since else None
+    end = datetime.fromisoformat(f"{'' if 'T' in until else day}{until}Z") if until else None
     everything = list(exports.events(app))
     assert len(everything) == app.recorder.max_notification_id()
     expected = [

@@ -23,6 +23,7 @@ from projections.queries import (
 from projections.queries import timeline_entries as entries_of
 from projections.records import CallRecord, Direction, Status
 from projections.sql import SqlView
+from store.compression import json_of
 
 MAX_LIMIT = 500
 
@@ -156,7 +157,8 @@ def events(
     recorder = call_log.recorder
     page = recorder.select_notifications(start=after + 1, limit=limit)
     items = [
-        event_record(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page
+        event_record(n.id, n.originator_id, n.originator_version, n.topic, json_of(n.state))
+        for n in page
     ]
     head = int(recorder.max_notification_id() or 0)
     return EventPage(items=items, next_after=items[-1].position if items else after, position=head)

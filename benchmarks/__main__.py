@@ -11,6 +11,9 @@ BENCHMARKS = [
     "benchmarks.bench_ingest",
     "benchmarks.bench_scaleout",
     "benchmarks.bench_replay",
+    "benchmarks.bench_reads",
+    "benchmarks.bench_export",
+    "benchmarks.bench_storage",
     "benchmarks.bench_codec",
     "benchmarks.bench_console",
 ]

@@ -8,14 +8,12 @@ import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from service.settings import Settings, SettingsError
 
 if TYPE_CHECKING:  # imported inside the commands that use them, so the CLI starts fast
-    from tqdm import tqdm
-
-    from projections.records import EventRecord
+    pass
 
 
 def project(batch_size: int = 2000) -> int:
@@ -81,8 +79,8 @@ def _export_events(
     total = app.recorder.max_notification_id() or 0
     bar = tqdm(total=total, unit="event", desc="export events", disable=out == "-")
     with bar, _binary(out) as stream:
-        records = _advancing(exports.events(app, start, end), bar)
-        count = exports.write_jsonl(records, stream, _ignore)
+        lines = exports.event_lines(app, start, end)
+        count = exports.write_lines(lines, stream, lambda position: bar.update(position - bar.n))
         bar.update(total - bar.n)  # the events after the last one exported were read too
     return count
 
@@ -107,17 +105,6 @@ def _export_calls(
                 return exports.write_jsonl(rows, stream, bar.update)
         with _text(out) as stream:
             return exports.write_csv(rows, stream, bar.update)
-
-
-def _advancing(records: Iterator[EventRecord], bar: tqdm[Any]) -> Iterator[EventRecord]:
-    """``records``, moving ``bar`` to each one's log position as it passes."""
-    for record in records:
-        bar.update(record.position - bar.n)
-        yield record
-
-
-def _ignore(_count: int) -> None:
-    """A progress callback for progress measured another way."""
 
 
 def import_log(path: str) -> int:

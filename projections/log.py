@@ -8,6 +8,8 @@ wants positions. Both read the recorder's own tables with its own table names.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import sys
 import threading
@@ -167,27 +169,69 @@ def call_events(app: Application[UUID], call_id: UUID, until: int) -> list[Row]:
 
 _COLUMNS = ("originator_id", "originator_version", "topic", "state")
 _state = msgspec.json.Decoder(dict[str, Any])
+UNREADABLE = "unreadable_state"  # the key an undecodable state is given under
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def event_record(
     position: int, aggregate_id: Any, version: int, topic: str, state: bytes
 ) -> EventRecord:
-    """A stored event in the read contract's terms, its state as stored."""
-    decoded = _state.decode(state)
+    """A stored event in the read contract's terms, its state as stored (its JSON: the
+    caller decompresses a compressed one, ``store.compression.json_of``)."""
+    decoded = decode_state(state)
     return EventRecord(
         position=position,
         aggregate_id=call_key(aggregate_id),
         version=version,
         topic=topic,
-        occurred_at=_occurred(decoded.get("timestamp")),
+        occurred_at=occurred(decoded),
         state=decoded,
     )
 
 
-def _occurred(stamp: Any) -> datetime:
+def decode_state(state: bytes) -> dict[str, Any]:
+    """A stored state as the JSON object it holds.
+
+    One that msgspec refuses is read again leniently, so that a damaged or foreign row
+    never fails a read of the log: JSON with a lone surrogate escape (``"\\ud800"``,
+    which the standard library writes) has it replaced by U+FFFD, as no UTF-8 output can
+    carry it; anything else that is not a JSON object is given as its text (bytes that
+    are not UTF-8 escaped) under ``UNREADABLE``.
+    """
+    try:
+        return _state.decode(state)
+    except msgspec.MsgspecError:
+        pass
+    try:
+        loaded = json.loads(state)
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        loaded = None
+    if isinstance(loaded, dict):
+        cleaned: dict[str, Any] = _without_surrogates(loaded)
+        return cleaned
+    return {UNREADABLE: bytes(state).decode("utf-8", "backslashreplace")}
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
+
+
+def occurred(state: dict[str, Any]) -> datetime | None:
     """An event's stored timestamp: RFC 3339 text, or the default transcoder's
-    ``{"_type_": "datetime_iso", "_data_": …}``."""
+    ``{"_type_": "datetime_iso", "_data_": …}``; ``None`` if it has none that reads."""
+    stamp = state.get("timestamp")
     if isinstance(stamp, dict):
         stamp = stamp.get("_data_")
-    moment = datetime.fromisoformat(str(stamp))
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -3,7 +3,6 @@ and KPIs per hour or day (``ratios.py`` computes them)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -35,10 +34,11 @@ def hour_bounds(since: datetime | None, until: datetime | None) -> tuple[str | N
     )
 
 
-def counter_rows(
-    view: SqlView, since: datetime | None, until: datetime | None, direction: str | None
-) -> list[Mapping[str, Any]]:
-    """The calls' counter rows with hour buckets in the range, in bucket order."""
+def _range(
+    since: datetime | None, until: datetime | None, direction: str | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of the calls' counter rows in the range: a range of the primary
+    key (scope, bucket, …)."""
     low, high = hour_bounds(since, until)
     clauses: list[str] = ["scope = 'call'"]
     params: list[Any] = []
@@ -46,8 +46,13 @@ def counter_rows(
         if value is not None:
             clauses.append(clause)
             params.append(value)
-    query = f"SELECT * FROM {{p}}counters WHERE {' AND '.join(clauses)} ORDER BY bucket"
-    return view.rows(query, params)
+    return " AND ".join(clauses), params
+
+
+# The store sums the counters (one row per hour, direction, status and cause in the
+# range) into what a read returns, so a read over a long range moves sums, not rows.
+_PDD_SUMS = ", ".join(f"SUM(pdd_{i}) AS pdd_{i}" for i in range(len(PDD_BOUNDS)))
+_VALUE_SUMS = "SUM(calls) AS calls, SUM(answered) AS answered, SUM(talk_seconds) AS talk_seconds"
 
 
 def hangup_causes(
@@ -55,12 +60,18 @@ def hangup_causes(
 ) -> tuple[list[CauseRecord], int]:
     """Ended calls per hangup cause code and source, with their share; and the total."""
     totals: dict[tuple[int | None, str], list[Any]] = {}
-    for row in counter_rows(view, since, until, direction):
+    where, params = _range(since, until, direction)
+    query = (
+        "SELECT cause_code, cause_source, MAX(cause_name) AS cause_name,"
+        f" SUM(calls) AS calls, SUM(answered) AS answered FROM {{p}}counters WHERE {where}"
+        " GROUP BY cause_code, cause_source"
+    )
+    for row in view.rows(query, params):
         key = (integer_code(row["cause_code"]), row["cause_source"])
         entry = totals.setdefault(key, [row["cause_name"], 0, 0])
         entry[0] = entry[0] or row["cause_name"]
-        entry[1] += row["calls"]
-        entry[2] += row["answered"]
+        entry[1] += int(row["calls"])
+        entry[2] += int(row["answered"])
     total = sum(entry[1] for entry in totals.values())
     rows = [
         CauseRecord(
@@ -107,17 +118,23 @@ def kpi_buckets(
     width = 13 if bucket == "hour" else 10  # of the bucket's text: "YYYY-MM-DDTHH" or the day
     grouped: dict[str, list[CounterRow]] = {}
     every: list[CounterRow] = []
-    for row in counter_rows(view, since, until, direction):
-        pdd = tuple(row[f"pdd_{i}"] for i in range(len(PDD_BOUNDS)))
+    where, params = _range(since, until, direction)
+    query = (
+        f"SELECT substr(bucket, 1, {width}) AS period, status, cause_code, {_VALUE_SUMS},"
+        f" {_PDD_SUMS} FROM {{p}}counters WHERE {where}"
+        " GROUP BY period, status, cause_code ORDER BY period"
+    )
+    for row in view.rows(query, params):
+        pdd = tuple(int(row[f"pdd_{i}"]) for i in range(len(PDD_BOUNDS)))
         counter = CounterRow(
             row["status"],
             row["cause_code"],
-            row["calls"],
-            row["answered"],
-            row["talk_seconds"],
+            int(row["calls"]),
+            int(row["answered"]),
+            int(row["talk_seconds"]),
             pdd,
         )
-        grouped.setdefault(row["bucket"][:width], []).append(counter)
+        grouped.setdefault(row["period"], []).append(counter)
         every.append(counter)
     buckets = [
         KpiBucket(bucket_start=_bucket_start(key), **_fields(kpis(rows, min_count)))

@@ -74,7 +74,9 @@ def parse_cursor(cursor: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def _where(where: CallFilter) -> tuple[list[str], list[Any]]:
+def _where(
+    where: CallFilter, after: tuple[int, int] | None = None, order: Order = "asc"
+) -> tuple[list[str], list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     for column, value in (
@@ -87,13 +89,45 @@ def _where(where: CallFilter) -> tuple[list[str], list[Any]]:
         if value is not None:
             clauses.append(f"{column} = ?")
             params.append(value)
-    if where.since is not None:
+    since = None if where.since is None else to_micros(where.since)
+    until = None if where.until is None else to_micros(where.until)
+    if after is not None:
+        # One bound on the side the page moves to: given two (``since`` and the cursor),
+        # SQLite seeks to one and filters by the other, so the last page of a long range
+        # would read every row before it. The nearer bound implies the other.
+        if order == "asc":
+            if since is not None and after[0] >= since:
+                since = None
+            if since is None:
+                clauses.append("(first_seen_at, first_position) > (?, ?)")
+                params += after
+        else:
+            if until is not None and after[0] < until:
+                until = None
+            if until is None:
+                clauses.append("(first_seen_at, first_position) < (?, ?)")
+                params += after
+    if since is not None:
         clauses.append("first_seen_at >= ?")
-        params.append(to_micros(where.since))
-    if where.until is not None:
+        params.append(since)
+    if until is not None:
         clauses.append("first_seen_at < ?")
-        params.append(to_micros(where.until))
+        params.append(until)
     return clauses, params
+
+
+def calls_query(
+    where: CallFilter, *, cursor: str | None = None, limit: int = 100, order: Order = "asc"
+) -> tuple[str, list[Any]]:
+    """The statement (with ``{p}`` names) and parameters of a page of the call list."""
+    after = None if cursor is None else parse_cursor(cursor)
+    clauses, params = _where(where, after, order)
+    direction = "ASC" if order == "asc" else "DESC"
+    query = (
+        f"SELECT * FROM {{p}}calls WHERE {' AND '.join(clauses) or 'TRUE'}"
+        f" ORDER BY first_seen_at {direction}, first_position {direction} LIMIT ?"
+    )
+    return query, [*params, limit]
 
 
 def list_calls(
@@ -106,17 +140,8 @@ def list_calls(
     masked: bool = False,
 ) -> Page:
     """A page of the calls matching ``where``, after ``cursor``, in list order."""
-    clauses, params = _where(where)
-    if cursor is not None:
-        seen, position = parse_cursor(cursor)
-        clauses.append(f"(first_seen_at, first_position) {'>' if order == 'asc' else '<'} (?, ?)")
-        params += [seen, position]
-    direction = "ASC" if order == "asc" else "DESC"
-    query = (
-        f"SELECT * FROM {{p}}calls WHERE {' AND '.join(clauses) or 'TRUE'}"
-        f" ORDER BY first_seen_at {direction}, first_position {direction} LIMIT ?"
-    )
-    calls = [call_record(row, masked) for row in view.rows(query, [*params, limit])]
+    query, params = calls_query(where, cursor=cursor, limit=limit, order=order)
+    calls = [call_record(row, masked) for row in view.rows(query, params)]
     return Page(calls, cursor_of(calls[-1]) if len(calls) == limit else None)
 
 

@@ -162,5 +162,7 @@ class EventRecord(msgspec.Struct, kw_only=True):
     aggregate_id: str
     version: int
     topic: str
-    occurred_at: datetime
-    state: dict[str, Any]  # the stored state, as stored
+    occurred_at: datetime | None  # null only for a state without a readable time
+    # The stored state, as stored; one that is not a JSON object (a damaged row) is given
+    # as {"unreadable_state": its text}, so that it never fails a read of the log.
+    state: dict[str, Any]

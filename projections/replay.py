@@ -101,7 +101,11 @@ class Replay:
         self.unwritten: dict[Any, _Folded] = {}  # folded since last handed over
         self.ended: dict[Any, _Folded] = {}  # unwritten calls that have ended
         self._readings: dict[str, Reading] = {}  # how each topic's states are read
-        self._mapper_only = app.mapper.cipher is not None or app.mapper.compressor is not None
+        self._mapper_only = app.mapper.cipher is not None
+        # Compressed states are decompressed here for the fast path; the mapper's paths
+        # are given them as stored (the mapper decompresses).
+        compressor = app.mapper.compressor
+        self._decompress = None if compressor is None else compressor.decompress
         self.reloads = 0
 
     def _reading(self, topic: str) -> Reading:
@@ -132,12 +136,23 @@ class Replay:
         """The stored event as the application's mapper reads it."""
         return self.app.mapper.to_domain_event(StoredEvent(raw_id, version, topic, stored))
 
+    def _plain(self, stored: bytes) -> bytes | None:
+        """A stored state's JSON; ``None`` if it does not decompress (the mapper's path
+        then says why, as for any state it cannot read)."""
+        if self._decompress is None:
+            return stored
+        try:
+            return self._decompress(stored)
+        except Exception:  # any compressor's own error: the mapper's path reports it
+            return None
+
     def _registered(self, raw_id: Any, version: int, topic: str, stored: bytes) -> Call:
         """A new call from its ``Registered`` state, as ``Event.mutate`` would make it."""
         state = None
-        if self._readings[topic] is Reading.REGISTRATION:
+        plain = self._plain(stored)
+        if self._readings[topic] is Reading.REGISTRATION and plain is not None:
             try:
-                state = _decode_registered(stored)
+                state = _decode_registered(plain)
             except msgspec.ValidationError:
                 state = None
         if state is None or state.class_version != 1 or state.originator_topic != _CALL_TOPIC:
@@ -165,6 +180,7 @@ class Replay:
         """Fold a page; return the calls to write now: those that have ended, and those
         that left the cache."""
         unwritten, ended, readings = self.unwritten, self.ended, self._readings
+        plain_states = self._decompress is None
         for position, raw_id, version, topic, stored in page:
             reading = readings.get(topic) or self._reading(topic)
             if reading is _REGISTRATION or reading is _MAPPED_REG:
@@ -179,7 +195,8 @@ class Replay:
             folded.last = position
             folded.version = version
             call = folded.call
-            if reading is not _CALLBACK or not _fold_decoded(call, version, stored):
+            plain = stored if plain_states or reading is not _CALLBACK else self._plain(stored)
+            if plain is None or reading is not _CALLBACK or not _fold_decoded(call, version, plain):
                 self._fold_mapped(call, raw_id, version, topic, stored)
             if call.status in TERMINAL:
                 ended[raw_id] = folded

@@ -28,13 +28,23 @@ _CALLS_DDL = (
 _FIRST_ONLY = {"call_id", "call_uuid", "first_position", "first_seen_at"}
 # The call list's filters, each indexed with the list's order after it.
 FILTER_COLUMNS = ("status", "direction", "hangup_cause_code", "from_number", "to_number")
+# Filters used together whose second value can be rare where the first is common (the
+# account's own number is the From of every outbound call; a direction is half of them):
+# each pair has an index of its own, so a rare combination is a range read too. Other
+# pairs are served by the index of one of the two, in list order.
+FILTER_PAIRS = (
+    ("direction", "status"),
+    ("direction", "hangup_cause_code"),
+    ("from_number", "status"),
+    ("to_number", "status"),
+)
 ORDER_COLUMNS = ("first_seen_at", "first_position")
 
 
 class TimelineSql(BuildableView):
     """The timeline view: ``calls``, one row per call."""
 
-    schema_version = 3  # 3: last_seen_at and reconciled (calltrail reconcile)
+    schema_version = 4  # 3: last_seen_at and reconciled (calltrail reconcile); 4: FILTER_PAIRS
     view_name = "timeline"
     tables = ("calls",)
     retired = ("entries",)  # a per-callback copy the timeline no longer keeps
@@ -44,7 +54,8 @@ class TimelineSql(BuildableView):
         return [self.sql(f"CREATE TABLE IF NOT EXISTS {{p}}calls ({_CALLS_DDL})")]
 
     def index_statements(self) -> list[str]:
-        """An index per filter, each followed by the list's order; one for the order alone."""
+        """An index per filter and per pair of ``FILTER_PAIRS``, each followed by the list's
+        order; one for the order alone."""
         order = ", ".join(ORDER_COLUMNS)
         statements = [f"CREATE INDEX IF NOT EXISTS {{i}}calls_seen ON {{p}}calls ({order})"]
         # The calls still open, by their latest callback: what reconciling looks up.
@@ -55,6 +66,11 @@ class TimelineSql(BuildableView):
         statements += [
             f"CREATE INDEX IF NOT EXISTS {{i}}calls_by_{column} ON {{p}}calls ({column}, {order})"
             for column in FILTER_COLUMNS
+        ]
+        statements += [
+            f"CREATE INDEX IF NOT EXISTS {{i}}calls_by_{first}_{second}"
+            f" ON {{p}}calls ({first}, {second}, {order})"
+            for first, second in FILTER_PAIRS
         ]
         return [self.sql(statement) for statement in statements]
 

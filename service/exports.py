@@ -8,39 +8,125 @@ a rebuild gives views identical to the original's.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 from uuid import UUID
 
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
-from projections.log import event_record
+from projections.log import Row, call_key, decode_state, event_record, occurred, read_log
 from projections.queries import CallFilter, list_calls
 from projections.records import CallRecord, EventRecord
 from projections.sql import SqlView
 from store.application import CallLog
+from store.compression import json_of
 
 PAGE = 5000
 _encode = msgspec.json.Encoder().encode
+_object = msgspec.json.Decoder(dict[str, Any]).decode
+
+
+# Events are stored in the order they arrive, and their time is their arrival at a
+# server: the two orders disagree only by the clock skew between hosts and the moments a
+# batch waits for its commit. A time window is read from the first position whose event
+# is this much before its start to the first this much after its end.
+ARRIVAL_SKEW = timedelta(minutes=10)
 
 
 def events(
     app: CallLog, since: datetime | None = None, until: datetime | None = None
 ) -> Iterator[EventRecord]:
     """Every stored event in log order, optionally only those that occurred in
-    [since, until)."""
-    start = 1
-    while page := app.recorder.select_notifications(start=start, limit=PAGE):
-        for n in page:
-            record = event_record(n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            stamp = record.occurred_at
-            if (since and stamp < since) or (until and stamp >= until):
-                continue
-            yield record
-        start = page[-1].id + 1
+    [since, until); a window is read from where it starts in the log, not from its start."""
+    for row, _, _ in _window(app, since, until):
+        yield event_record(*row)
+
+
+def event_lines(
+    app: CallLog, since: datetime | None = None, until: datetime | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """What ``events`` gives, each record as its JSON line (without the newline) with its
+    position. The export's path: a state that decodes is written as stored, not encoded
+    again (the same JSON; whitespace aside, the same bytes)."""
+    ids: dict[Any, bytes] = {}  # a call's events are near each other in the log
+    for row, readable, stamp in _window(app, since, until):
+        position, originator_id, version, topic, state = row
+        if not readable or b"\n" in state or b"\r" in state:
+            yield position, _encode(event_record(*row))
+            continue
+        key = ids.get(originator_id)
+        if key is None:
+            if len(ids) > 100_000:
+                ids.clear()
+            key = ids[originator_id] = call_key(originator_id).encode()
+        head = b'{"position":%d,"aggregate_id":"%s","version":%d,"topic":%s,"occurred_at":%s' % (
+            position,
+            key,
+            version,
+            _encode(topic),
+            _encode(stamp),
+        )
+        yield position, b"".join((head, b',"state":', state, b"}"))
+
+
+def _window(
+    app: CallLog, since: datetime | None, until: datetime | None
+) -> Iterator[tuple[Row, bool, datetime | None]]:
+    """The log's rows in log order, whether msgspec reads each state as a JSON object
+    (valid UTF-8, no lone surrogate), and their times: all of them, or the window's."""
+    after, stop = 0, None
+    with contextlib.suppress(OverflowError):  # a bound near year 1 or 9999: no margin left
+        after = 0 if since is None else first_position_at(app, since - ARRIVAL_SKEW) - 1
+    with contextlib.suppress(OverflowError):
+        stop = None if until is None else until + ARRIVAL_SKEW
+    head = int(app.recorder.max_notification_id() or 0)  # not what is appended meanwhile
+    for page in read_log(app, after, PAGE, until=head):
+        for stored in page:
+            row = (*stored[:4], json_of(stored[4]))
+            try:
+                readable, stamp = True, occurred(_object(row[4]))
+            except msgspec.MsgspecError:
+                readable, stamp = False, occurred(decode_state(row[4]))
+            if stop is not None and stamp is not None and stamp >= stop:
+                return
+            if (since is None and until is None) or (
+                stamp is not None
+                and (since is None or stamp >= since)
+                and (until is None or stamp < until)
+            ):
+                yield row, readable, stamp
+
+
+def _time_at(app: CallLog, position: int) -> tuple[int, datetime | None] | None:
+    """The position and time of the first event at or after ``position``; ``None`` past
+    the end."""
+    page = next(read_log(app, position - 1, 1), None)  # dropped at once: its connection closes
+    if page is None:
+        return None
+    row = page[0]
+    return row[0], occurred(decode_state(json_of(row[4])))
+
+
+def first_position_at(app: CallLog, moment: datetime) -> int:
+    """The first log position whose event occurred at or after ``moment`` (one past the
+    end if none), by bisection of the log: events are stored about in time order."""
+    low, high = 1, int(app.recorder.max_notification_id() or 0) + 1
+    while low < high:
+        middle = (low + high) // 2
+        found = _time_at(app, middle)
+        if found is None:
+            high = middle
+            continue
+        position, stamp = found
+        if stamp is not None and stamp >= moment:
+            high = middle
+        else:
+            low = position + 1
+    return low
 
 
 def calls(timeline: SqlView, where: CallFilter, masked: bool = False) -> Iterator[CallRecord]:
@@ -55,13 +141,46 @@ def calls(timeline: SqlView, where: CallFilter, masked: bool = False) -> Iterato
 
 
 def write_jsonl(items: Iterator[Any], out: IO[bytes], tick: Callable[[int], object]) -> int:
-    """Write one JSON document per line; return how many."""
+    """Write one JSON document per line, a page of lines per write; return how many."""
     count = 0
+    lines: list[bytes] = []
     for item in items:
-        out.write(_encode(item) + b"\n")
-        count += 1
-        tick(1)
+        lines.append(_encode(item))
+        if len(lines) == PAGE:
+            count += _flush(lines, out, tick)
+    return count + _flush(lines, out, tick)
+
+
+def _flush(lines: list[bytes], out: IO[bytes], tick: Callable[[int], object]) -> int:
+    if lines:
+        lines.append(b"")
+        out.write(b"\n".join(lines))
+    count = max(len(lines) - 1, 0)
+    tick(count)
+    lines.clear()
     return count
+
+
+def write_lines(
+    lines: Iterator[tuple[int, bytes]], out: IO[bytes], reached: Callable[[int], object]
+) -> int:
+    """Write ``event_lines``, a page per write, telling ``reached`` the position written up
+    to after each page; return how many."""
+    count = 0
+    page: list[bytes] = []
+    position = 0
+    for position, line in lines:
+        page.append(line)
+        if len(page) == PAGE:
+            count += _flush(page, out, _ignore)
+            reached(position)
+    count += _flush(page, out, _ignore)
+    reached(position)
+    return count
+
+
+def _ignore(_count: int) -> None:
+    """A progress callback for progress measured another way."""
 
 
 def csv_row(call: CallRecord) -> dict[str, str]:
@@ -107,9 +226,10 @@ def import_events(app: CallLog, lines: IO[bytes], tick: Callable[[int], object])
         if not line.strip():
             continue
         item = decoder.decode(line)
-        batch.append(
-            StoredEvent(UUID(item.aggregate_id), item.version, item.topic, _encode(item.state))
-        )
+        state = _encode(item.state)
+        if app.mapper.compressor is not None:  # as the mapper stores states
+            state = app.mapper.compressor.compress(state)
+        batch.append(StoredEvent(UUID(item.aggregate_id), item.version, item.topic, state))
         if len(batch) == PAGE:
             count += _insert(app, batch, tick)
     return count + _insert(app, batch, tick)

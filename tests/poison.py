@@ -17,6 +17,7 @@ from eventsourcing.utils import clear_topic_cache, register_topic
 from domain.call import Call
 from store.application import CallLog
 from store.codec import MsgspecMapper
+from store.compression import json_of
 from tests.factories import CallSpec
 
 
@@ -47,15 +48,15 @@ def renamed(event: StoredEvent, topic: str) -> StoredEvent:
 
 
 def compressed(event: StoredEvent) -> StoredEvent:
-    """``event`` with its state compressed, as a version with a compressor stored it: the
-    mapper of this version cannot decode it."""
-    return dataclasses.replace(event, state=zlib.compress(event.state))
+    """``event`` with its state compressed with zlib, as a version with another compressor
+    stored it: the mapper of this version cannot decode it."""
+    return dataclasses.replace(event, state=zlib.compress(json_of(event.state)))
 
 
 def with_param(event: StoredEvent, name: str, value: str) -> StoredEvent:
     """``event`` with one callback parameter replaced by ``value`` (even one that a store
     cannot keep in a text column, such as a lone surrogate)."""
-    state: dict[str, Any] = json.loads(event.state)
+    state: dict[str, Any] = json.loads(json_of(event.state))
     state["params"][name] = value
     return dataclasses.replace(event, state=json.dumps(state).encode())
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
+from eventsourcing.persistence import StoredEvent
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from api.app import create_app
 from domain.status import CallStatus
+from store.application import open_call_log
 from tests.api.conftest import settings_for
 from tests.factories import CallSpec, inbound, outbound
 from tests.plivo_client import PlivoSender
@@ -201,3 +204,41 @@ def test_numbers_can_be_masked(sqlite_url: str) -> None:
 def test_the_openapi_schema_is_served(client: TestClient[Litestar]) -> None:
     schema = client.get("/schema/openapi.json").json()
     assert "/v1/calls/{call_uuid}/timeline" in schema["paths"]
+
+
+DAMAGED_STATES = [
+    b"not json at all",
+    b'{"timestamp": "2026-03-01T08:00:00+00:00", "params": {"From": "\\ud800"}}',
+    b'{"timestamp": "2026-03-01T08:00:00+00:00", "x": "\xff\xfe"}',
+    b'["a list", "not an object"]',
+    b'{"timestamp": "not a time"}',
+]
+
+
+def test_damaged_stored_states_are_read_not_a_500(
+    client: TestClient[Litestar], database_url: str
+) -> None:
+    """A stored state that is not JSON, holds a lone surrogate or bytes that are not UTF-8
+    (a damaged or foreign row) is given as readable as it is, never fails the page."""
+    deliver(client, [outbound(CallStatus.BUSY)])
+    log = open_call_log(database_url)
+    try:
+        topic = "domain.call:Call.CallbackRecorded"
+        log.recorder.insert_events(
+            [StoredEvent(uuid4(), 1, topic, state) for state in DAMAGED_STATES]
+        )
+    finally:
+        log.close()
+    response = read(client, "/v1/events", limit=1000)
+    assert response.status_code == 200, response.text
+    damaged = response.json()["items"][-len(DAMAGED_STATES) :]
+    assert damaged[0]["state"] == {"unreadable_state": "not json at all"}
+    assert damaged[0]["occurred_at"] is None
+    assert damaged[1]["state"]["params"] == {"From": "\ufffd"}
+    assert damaged[1]["occurred_at"] == "2026-03-01T08:00:00Z"
+    assert damaged[2]["state"] == {
+        "unreadable_state": '{"timestamp": "2026-03-01T08:00:00+00:00", "x": "\\xff\\xfe"}'
+    }
+    assert damaged[3]["state"] == {"unreadable_state": '["a list", "not an object"]'}
+    assert damaged[4]["state"] == {"timestamp": "not a time"}
+    assert damaged[4]["occurred_at"] is None

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import uuid4
 
+import msgspec
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from domain.status import TERMINAL, CallStatus
 from entrypoints.cli import main
+from service import exports
 from service.bootstrap import open_views
 from service.settings import Settings
-from store.application import open_call_log
+from store.application import CallLog, open_call_log
 from tests.factories import inbound, outbound
 
 
@@ -72,3 +78,96 @@ def test_calls_export_as_csv_with_a_time_filter(
     header, *after = late.read_text(encoding="utf-8").splitlines()
     assert header.startswith("call_uuid,first_position,")
     assert after == []
+
+
+def recorded_over_hours(url: str) -> CallLog:
+    """A log of 12 calls, one every 20 minutes, each callback a second after the last."""
+    app = open_call_log(url)
+    start = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    for number in range(12):
+        spec = outbound(CallStatus.COMPLETED, losers=1)
+        for offset, callback in enumerate(spec.callbacks):
+            at = start + timedelta(minutes=20 * number, seconds=offset)
+            app.record(dataclasses.replace(callback, received_at=at))
+    return app
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        ("08:30", "10:10"),
+        ("08:00", None),
+        (None, "09:00"),
+        ("11:59", "12:01"),
+        ("12:00", None),
+        ("0001-01-01T00:00", "9999-12-31T23:59"),  # no room for the margin: none taken
+    ],
+)
+def test_an_events_window_holds_exactly_the_events_that_occurred_in_it(
+    tmp_path: Path, since: str | None, until: str | None
+) -> None:
+    app = recorded_over_hours(f"sqlite:///{tmp_path / 'calltrail.db'}")
+    day = "2026-03-01T"
+    start = datetime.fromisoformat(f"{'' if 'T' in since else day}{since}Z") if since else None
+    end = datetime.fromisoformat(f"{'' if 'T' in until else day}{until}Z") if until else None
+    everything = list(exports.events(app))
+    assert len(everything) == app.recorder.max_notification_id()
+    expected = [
+        record.position
+        for record in everything
+        if record.occurred_at is not None
+        and (start is None or record.occurred_at >= start)
+        and (end is None or record.occurred_at < end)
+    ]
+    assert [record.position for record in exports.events(app, start, end)] == expected
+
+
+def test_a_window_starts_reading_where_its_time_is_in_the_log(tmp_path: Path) -> None:
+    app = recorded_over_hours(f"sqlite:///{tmp_path / 'calltrail.db'}")
+    records = list(exports.events(app))
+    for record in records:
+        assert record.occurred_at is not None
+        first = exports.first_position_at(app, record.occurred_at)
+        assert first <= record.position
+        assert all(r.occurred_at < record.occurred_at for r in records[: first - 1])  # type: ignore[operator]
+    last = records[-1].occurred_at
+    assert last is not None
+    after = last + timedelta(seconds=1)
+    assert exports.first_position_at(app, after) == len(records) + 1
+
+
+def test_the_events_export_goes_past_damaged_states(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'calltrail.db'}"
+    app = recorded_over_hours(url)
+    damaged = [b"not json", b'{"timestamp": "2026-03-01T12:00:00Z", "x": "\\udfff"}', b"\xff"]
+    topic = "domain.call:Call.CallbackRecorded"
+    app.recorder.insert_events([StoredEvent(uuid4(), 1, topic, state) for state in damaged])
+    monkeypatch.setenv("CALLTRAIL_DATABASE_URL", url)
+    out = tmp_path / "events.jsonl"
+    assert main(["export", "events", "--out", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == app.recorder.max_notification_id()
+    assert [line["state"] for line in lines[-3:]] == [
+        {"unreadable_state": "not json"},
+        {"timestamp": "2026-03-01T12:00:00Z", "x": "\ufffd"},
+        {"unreadable_state": "\\xff"},
+    ]
+    window = tmp_path / "window.jsonl"
+    args = ["--since", "2026-03-01T11:50:00Z", "--out", str(window)]
+    assert main(["export", "events", *args]) == 0
+    windowed = [json.loads(line) for line in window.read_text(encoding="utf-8").splitlines()]
+    assert windowed[-1]["state"]["x"] == "\ufffd"
+    assert all(line["occurred_at"] >= "2026-03-01T11:50:00Z" for line in windowed)
+
+
+def test_export_lines_are_the_event_records_encoded(tmp_path: Path) -> None:
+    app = recorded_over_hours(f"sqlite:///{tmp_path / 'calltrail.db'}")
+    topic = "domain.call:Call.CallbackRecorded"
+    stored = [b"[]", b'{\n"timestamp": "2026-03-01T09:00:00Z"}', b'{"a": "\\ud800"}']
+    app.recorder.insert_events([StoredEvent(uuid4(), 1, topic, state) for state in stored])
+    encode = msgspec.json.Encoder().encode
+    lines = list(exports.event_lines(app))
+    assert [line for _, line in lines] == [encode(record) for record in exports.events(app)]
+    assert [position for position, _ in lines] == list(range(1, len(lines) + 1))

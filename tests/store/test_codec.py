@@ -27,11 +27,13 @@ from domain.callbacks import Callback, CallbackKind
 from domain.status import CallStatus
 from store.application import CallLog
 from store.codec import MsgspecMapper
+from store.compression import json_of
 from store.persistence import parse_database_url
 from tests.factories import T0, outbound
 
 CODEC = {"MAPPER_TOPIC": "store.codec:MsgspecMapper"}
-DEFAULT = {"MAPPER_TOPIC": ""}  # eventsourcing's own Mapper, whatever CallLog.env says
+# eventsourcing's own Mapper, whatever CallLog.env says, as before states were compressed
+DEFAULT = {"MAPPER_TOPIC": "", "COMPRESSOR_TOPIC": ""}
 
 
 def transcoder() -> JSONTranscoder:
@@ -207,7 +209,8 @@ def sqlite_env(path: Path) -> dict[str, str]:
 
 
 def states(app: CallLog) -> list[bytes]:
-    return [n.state for n in app.recorder.select_notifications(start=1, limit=1000)]
+    """The stored states' JSON (decompressed where the store compressed them)."""
+    return [json_of(n.state) for n in app.recorder.select_notifications(start=1, limit=1000)]
 
 
 def test_a_call_log_on_the_codec_records_and_a_second_instance_reads_it(tmp_path: Path) -> None:

@@ -29,15 +29,16 @@ def timeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildableView
         "timeline", parse_database_url(f"sqlite:///{path}").eventsourcing_env("timeline")
     )
     rows = [
-        (f"id-{position}", f"call-{position}", position, position, BASE + (position // 3) * SECOND)
+        (f"id-{position}", f"call-{position}", position, position, seen, seen)
         for position in range(1, 61)
+        for seen in [BASE + (position // 3) * SECOND]
     ]
     with view.transaction(commit=True) as cursor:
         cursor.executemany(
             view.sql(
                 "INSERT INTO {p}calls (call_id, call_uuid, first_position, last_position,"
-                " first_seen_at, answered, legs, dials, late, conflicts, events)"
-                " VALUES (?, ?, ?, ?, ?, FALSE, '[]', '[]', 0, 0, 1)"
+                " first_seen_at, last_seen_at, answered, legs, dials, late, conflicts, events,"
+                " reconciled) VALUES (?, ?, ?, ?, ?, ?, FALSE, '[]', '[]', 0, 0, 1, FALSE)"
             ),
             rows,
         )

@@ -225,7 +225,11 @@ def _without_surrogates(value: Any) -> Any:
 def occurred(state: dict[str, Any]) -> datetime | None:
     """An event's stored timestamp: RFC 3339 text, or the default transcoder's
     ``{"_type_": "datetime_iso", "_data_": …}``; ``None`` if it has none that reads."""
-    stamp = state.get("timestamp")
+    return moment_of(state.get("timestamp"))
+
+
+def moment_of(stamp: Any) -> datetime | None:
+    """``occurred`` of a state's ``timestamp`` value."""
     if isinstance(stamp, dict):
         stamp = stamp.get("_data_")
     if not isinstance(stamp, str):

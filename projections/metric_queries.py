@@ -51,7 +51,8 @@ def _range(
 
 # The store sums the counters (one row per hour, direction, status and cause in the
 # range) into what a read returns, so a read over a long range moves sums, not rows.
-_PDD_SUMS = ", ".join(f"SUM(pdd_{i}) AS pdd_{i}" for i in range(len(PDD_BOUNDS)))
+_PDD_NAMES = tuple(f"pdd_{i}" for i in range(len(PDD_BOUNDS)))
+_PDD_SUMS = ", ".join(f"SUM({name}) AS {name}" for name in _PDD_NAMES)
 _VALUE_SUMS = "SUM(calls) AS calls, SUM(answered) AS answered, SUM(talk_seconds) AS talk_seconds"
 
 
@@ -125,7 +126,7 @@ def kpi_buckets(
         " GROUP BY period, status, cause_code ORDER BY period"
     )
     for row in view.rows(query, params):
-        pdd = tuple(int(row[f"pdd_{i}"]) for i in range(len(PDD_BOUNDS)))
+        pdd = tuple([int(row[name]) for name in _PDD_NAMES])
         counter = CounterRow(
             row["status"],
             row["cause_code"],

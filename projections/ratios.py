@@ -15,6 +15,7 @@ so a quiet hour never shows a misleading 0 % or 100 %.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,6 +48,13 @@ class Kpis:
     pdd_p95: float | None
 
 
+@functools.lru_cache(maxsize=1024)
+def _user_outcome(cause_code: str) -> bool:
+    """Whether a counter's cause is the callee's doing (busy, no answer, rejected...).
+    Cached: a KPI read over a long range meets the same few codes in every hour."""
+    return lookup(cause_code).category is CauseCategory.USER
+
+
 def kpis(rows: Iterable[CounterRow], min_count: int = 1) -> Kpis:
     """Compute every KPI over ``rows`` (already filtered to a time range and scope)."""
     attempts = answered = effective = talk = 0
@@ -55,7 +63,7 @@ def kpis(rows: Iterable[CounterRow], min_count: int = 1) -> Kpis:
         attempts += row.calls
         answered += row.answered
         talk += row.talk_seconds
-        if lookup(row.cause_code).category is CauseCategory.USER:
+        if _user_outcome(row.cause_code):
             effective += row.calls - row.answered
         for i, count in enumerate(row.pdd):
             histogram[i] += count

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from domain.hangup_causes import integer_code, lookup
 from projections.hangup_metrics import PDD_BOUNDS
-from projections.ratios import CounterRow, Kpis, kpis
+from projections.ratios import CounterRow, Kpis, kpis, user_outcome
 from projections.records import CauseRecord, KpiBucket, KpiRecord
 from projections.sql import SqlView
 
@@ -120,20 +120,27 @@ def kpi_buckets(
     grouped: dict[str, list[CounterRow]] = {}
     every: list[CounterRow] = []
     where, params = _range(since, until, direction)
+    # Summed per period and per "callee's doing or not" (all a KPI needs of a cause), so
+    # a long range gives two rows an hour, not one per status and cause. Which of the
+    # range's codes are the callee's doing is decided here, by the domain's table.
+    codes = view.rows(f"SELECT DISTINCT cause_code FROM {{p}}counters WHERE {where}", params)
+    users = [row["cause_code"] for row in codes if user_outcome(row["cause_code"])]
+    flag = f"cause_code IN ({', '.join('?' * len(users))})" if users else "1 = 0"
     query = (
-        f"SELECT substr(bucket, 1, {width}) AS period, status, cause_code, {_VALUE_SUMS},"
-        f" {_PDD_SUMS} FROM {{p}}counters WHERE {where}"
-        " GROUP BY period, status, cause_code ORDER BY period"
+        f"SELECT substr(bucket, 1, {width}) AS period,"
+        f" CASE WHEN {flag} THEN 1 ELSE 0 END AS user_outcome, {_VALUE_SUMS}, {_PDD_SUMS}"
+        f" FROM {{p}}counters WHERE {where} GROUP BY period, user_outcome ORDER BY period"
     )
-    for row in view.rows(query, params):
+    for row in view.rows(query, [*users, *params]):
         pdd = tuple([int(row[name]) for name in _PDD_NAMES])
         counter = CounterRow(
-            row["status"],
-            row["cause_code"],
+            "",
+            "",
             int(row["calls"]),
             int(row["answered"]),
             int(row["talk_seconds"]),
             pdd,
+            user_outcome=bool(row["user_outcome"]),
         )
         grouped.setdefault(row["period"], []).append(counter)
         every.append(counter)

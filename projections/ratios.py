@@ -33,6 +33,9 @@ class CounterRow:
     answered: int
     talk_seconds: int
     pdd: tuple[int, ...] = ()
+    # Whether the cause is the callee's doing, when the store already told (rows summed
+    # over many causes); else found from ``cause_code``.
+    user_outcome: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,7 @@ class Kpis:
 
 
 @functools.lru_cache(maxsize=1024)
-def _user_outcome(cause_code: str) -> bool:
+def user_outcome(cause_code: str) -> bool:
     """Whether a counter's cause is the callee's doing (busy, no answer, rejected...).
     Cached: a KPI read over a long range meets the same few codes in every hour."""
     return lookup(cause_code).category is CauseCategory.USER
@@ -63,7 +66,8 @@ def kpis(rows: Iterable[CounterRow], min_count: int = 1) -> Kpis:
         attempts += row.calls
         answered += row.answered
         talk += row.talk_seconds
-        if _user_outcome(row.cause_code):
+        user = row.user_outcome
+        if user if user is not None else user_outcome(row.cause_code):
             effective += row.calls - row.answered
         for i, count in enumerate(row.pdd):
             histogram[i] += count

@@ -13,9 +13,11 @@ from eventsourcing.persistence import Tracking
 from domain.call import Call
 from domain.callbacks import CallbackKind
 from domain.status import TERMINAL, CallStatus
-from projections.hangup_metrics import contributions
+from projections.hangup_metrics import PDD_BOUNDS, contributions
+from projections.metric_queries import Bucket, kpi_buckets
 from projections.metrics_sql import decode_contributions
 from projections.queries import call_record, timeline_entries
+from projections.ratios import CounterRow, kpis, user_outcome
 from projections.rebuild import rebuild_views
 from projections.runner import ViewRunner
 from projections.sql import Batch, StalePositionError
@@ -201,3 +203,40 @@ def test_contributions_kept_as_objects_by_earlier_versions_are_read_back() -> No
     assert as_objects.startswith(b'[{"scope":"call"')
     assert decode_contributions(as_objects) == kept
     assert decode_contributions(msgspec.json.encode(list(kept))) == kept
+
+
+@pytest.mark.parametrize("bucket", ["hour", "day"])
+def test_kpis_summed_by_the_store_equal_kpis_of_every_counter_row(
+    call_log: CallLog, runner: Runner, open_views: Views, bucket: Bucket
+) -> None:
+    record_shuffled(call_log, mixed_calls() + mixed_calls(seed=8))
+    runner().catch_up()
+    metrics = open_views()[1]
+    rows = metrics.rows("SELECT * FROM {p}counters WHERE scope = 'call'")
+    width = 13 if bucket == "hour" else 10
+    by_period: dict[str, list[CounterRow]] = {}
+    for row in rows:
+        counter = CounterRow(
+            row["status"],
+            row["cause_code"],
+            int(row["calls"]),
+            int(row["answered"]),
+            int(row["talk_seconds"]),
+            tuple(int(row[f"pdd_{i}"]) for i in range(len(PDD_BOUNDS))),
+        )
+        by_period.setdefault(row["bucket"][:width], []).append(counter)
+    assert any(user_outcome(row["cause_code"]) for row in rows)  # NER has something to add
+    buckets, total = kpi_buckets(metrics, None, None, None, bucket, 1)
+    assert len(buckets) == len(by_period)
+    for found, counters in zip(buckets, [by_period[k] for k in sorted(by_period)], strict=True):
+        expected = kpis(counters)
+        assert (found.attempts, found.answered, found.asr, found.ner, found.acd) == (
+            expected.attempts,
+            expected.answered,
+            expected.asr,
+            expected.ner,
+            expected.acd,
+        )
+        assert (found.pdd_p50, found.pdd_p95) == (expected.pdd_p50, expected.pdd_p95)
+    everything = kpis([c for counters in by_period.values() for c in counters])
+    assert (total.attempts, total.ner) == (everything.attempts, everything.ner)

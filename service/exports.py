@@ -109,10 +109,12 @@ def _every_line(app: CallLog) -> Iterator[tuple[int, bytes]]:
                 state.decode()  # msgspec skips the fields it is not asked for unchecked
                 stamp = moment_of(_stamped(state).timestamp)
             except (msgspec.MsgspecError, UnicodeDecodeError):
-                row = (position, originator_id, version, topic, state)
-                yield position, _line(row, False, None, ids)
+                yield (
+                    position,
+                    _line((position, originator_id, version, topic, state), False, None, ids),
+                )
                 continue
-            if b"\n" in state or b"\r" in state:
+            if b"\n" in state or b"\r" in state:  # JSON, but not on one line: as _line does
                 yield (
                     position,
                     _encode(event_record(position, originator_id, version, topic, state)),

@@ -27,7 +27,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from benchmarks.bench_replay import generate, raw_scan
+from benchmarks.bench_replay import generated_log, raw_scan
 from projections.log import decode_state, occurred
 from store.compression import json_of
 
@@ -63,12 +63,7 @@ def main() -> None:
     target = int(os.environ.get("BENCH_EVENTS", "1000000"))
     rounds = int(os.environ.get("BENCH_EXPORT_ROUNDS", "3"))
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "export.db"
-        url = f"sqlite:///{path}"
-        started = time.perf_counter()
-        total = generate(url, target)
-        print(f"generated {total:,} events in {time.perf_counter() - started:.0f} s", flush=True)
-        os.sync()
+        path, url, total = generated_log(Path(folder) / "export.db", target)
         out = Path(folder) / "events.jsonl"
         # A window of about a hundredth of the log, from its middle.
         # (Times are not quite in log order: a group commit stores a batch call by call.)

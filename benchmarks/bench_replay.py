@@ -109,21 +109,27 @@ def rebuild(url: str) -> Rebuilt:
     return Rebuilt(seconds, cpu, steal, after.ru_maxrss // 1024)
 
 
+def generated_log(path: Path, target: int) -> tuple[Path, str, int]:
+    """A SQLite log of about ``target`` events at ``path``, flushed to disk: its path, URL
+    and size."""
+    url = f"sqlite:///{path}"
+    started = time.perf_counter()
+    total = generate(url, target)
+    print(f"generated {total:,} events in {time.perf_counter() - started:.0f} s", flush=True)
+    # The generator leaves hundreds of MB of dirty pages. Written back during the timed
+    # runs, they slowed the rebuild, which writes and syncs too (a fresh copy of one
+    # log: 17.0 and 17.7 s after a sync, 18.1 and 21.1 s without).
+    os.sync()
+    return path, url, total
+
+
 def main() -> None:
     """Generate the log, then time the raw scan and the rebuild, round by round, in the
     same run."""
     target = int(os.environ.get("BENCH_EVENTS", "1000000"))
     rounds = int(os.environ.get("BENCH_REPLAY_ROUNDS", "3"))
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "replay.db"
-        url = f"sqlite:///{path}"
-        started = time.perf_counter()
-        total = generate(url, target)
-        print(f"generated {total:,} events in {time.perf_counter() - started:.0f} s")
-        # The generator leaves hundreds of MB of dirty pages. Written back during the timed
-        # runs, they slowed the rebuild, which writes and syncs too (a fresh copy of one
-        # log: 17.0 and 17.7 s after a sync, 18.1 and 21.1 s without).
-        os.sync()
+        path, url, total = generated_log(Path(folder) / "replay.db", target)
         load_before = os.getloadavg()[0]
         raw_rates, rebuilds = [], []
         for round_number in range(1, rounds + 1):

@@ -69,15 +69,14 @@ def event_lines(
     """What ``events`` gives, each record as its JSON line (without the newline) with its
     position. The export's path: a state that decodes is written as stored, not encoded
     again (the same JSON; whitespace aside, the same bytes)."""
-    if since is None and until is None:
-        yield from _every_line(app)
-        return
     ids: dict[Any, bytes] = {}  # a call's events are near each other in the log
     for row, readable, stamp in _window(app, since, until):
         yield row[0], _line(row, readable, stamp, ids)
 
 
 def _line(row: Row, readable: bool, stamp: datetime | None, ids: dict[Any, bytes]) -> bytes:
+    """One event's line: its state as stored when it reads as JSON on one line, else the
+    record encoded (a damaged state read leniently)."""
     position, originator_id, version, topic, state = row
     if not readable or b"\n" in state or b"\r" in state:
         return _encode(event_record(*row))
@@ -86,53 +85,28 @@ def _line(row: Row, readable: bool, stamp: datetime | None, ids: dict[Any, bytes
         if len(ids) > 100_000:
             ids.clear()
         key = ids[originator_id] = call_key(originator_id).encode()
-    head = b'{"position":%d,"aggregate_id":"%s","version":%d,"topic":%s,"occurred_at":%s' % (
-        position,
-        key,
-        version,
-        _encode(topic),
-        _encode(stamp),
+    return (
+        b'{"position":%d,"aggregate_id":"%s","version":%d,"topic":%s,"occurred_at":%s,"state":%s}'
+        % (
+            position,
+            key,
+            version,
+            _encode(topic),
+            _encode(stamp),
+            state,
+        )
     )
-    return b"".join((head, b',"state":', state, b"}"))
 
 
-def _every_line(app: CallLog) -> Iterator[tuple[int, bytes]]:
-    """``event_lines`` of the whole log: ``_window`` and ``_line`` in one loop, as an
-    export's own cost is mostly what Python does per event (what it reads is the same)."""
-    ids: dict[Any, bytes] = {}
-    topics: dict[str, bytes] = {}
-    head = int(app.recorder.max_notification_id() or 0)  # not what is appended meanwhile
-    for page in read_log(app, 0, PAGE, until=head):
-        for position, originator_id, version, topic, stored in page:
-            state = json_of(stored)
-            try:
-                state.decode()  # msgspec skips the fields it is not asked for unchecked
-                stamp = moment_of(_stamped(state).timestamp)
-            except (msgspec.MsgspecError, UnicodeDecodeError):
-                yield (
-                    position,
-                    _line((position, originator_id, version, topic, state), False, None, ids),
-                )
-                continue
-            if b"\n" in state or b"\r" in state:  # JSON, but not on one line: as _line does
-                yield (
-                    position,
-                    _encode(event_record(position, originator_id, version, topic, state)),
-                )
-                continue
-            key = ids.get(originator_id)
-            if key is None:
-                if len(ids) > 100_000:
-                    ids.clear()
-                key = ids[originator_id] = call_key(originator_id).encode()
-            name = topics.get(topic)
-            if name is None:
-                name = topics[topic] = _encode(topic)
-            yield (
-                position,
-                b'{"position":%d,"aggregate_id":"%s","version":%d,"topic":%s,"occurred_at":%s,'
-                b'"state":%s}' % (position, key, version, name, _encode(stamp), state),
-            )
+def _read(stored: bytes) -> tuple[bytes, bool, datetime | None]:
+    """A stored state's JSON, whether msgspec reads it as a JSON object (valid UTF-8, no
+    lone surrogate), and its time (read leniently when it is not)."""
+    state = json_of(stored)
+    try:
+        state.decode()  # msgspec skips the fields it is not asked for unchecked
+        return state, True, moment_of(_stamped(state).timestamp)
+    except (msgspec.MsgspecError, UnicodeDecodeError):
+        return state, False, occurred(decode_state(state))
 
 
 def _window(
@@ -148,13 +122,8 @@ def _window(
     head = int(app.recorder.max_notification_id() or 0)  # not what is appended meanwhile
     for page in read_log(app, after, PAGE, until=head):
         for stored in page:
-            state = json_of(stored[4])
+            state, readable, stamp = _read(stored[4])
             row = (*stored[:4], state)
-            try:
-                state.decode()  # msgspec skips the fields it is not asked for unchecked
-                readable, stamp = True, moment_of(_stamped(state).timestamp)
-            except (msgspec.MsgspecError, UnicodeDecodeError):
-                readable, stamp = False, occurred(decode_state(state))
             if stop is not None and stamp is not None and stamp >= stop:
                 return
             if (since is None and until is None) or (

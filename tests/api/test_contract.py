@@ -118,7 +118,10 @@ def test_every_export_speaks_the_contract(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    client, specs, _ = delivered
+    client, specs, position = delivered
+    for path in ("/v1/calls", "/v1/metrics/hangup-causes"):  # the views have every event
+        waited = client.get(path, params={"min_position": position}, headers=AUTH)
+        assert waited.status_code == 200, waited.text
     monkeypatch.setenv("CALLTRAIL_DATABASE_URL", database_url)
     files = {name: tmp_path / name for name in ("calls.jsonl", "calls.csv", "events.jsonl")}
     assert main(["export", "calls", "--out", str(files["calls.jsonl"])]) == 0

@@ -23,7 +23,6 @@ from projections.log import (
     call_key,
     decode_state,
     event_record,
-    moment_of,
     occurred,
     read_log,
 )
@@ -38,13 +37,30 @@ _encode = msgspec.json.Encoder().encode
 
 
 class _Stamped(msgspec.Struct):
-    """What an export reads of a stored state: its time. msgspec still checks the rest is
-    JSON (and skips it without building it: most of the cost of reading a state)."""
+    """What an export reads of a stored state: its time, parsed by msgspec. msgspec still
+    checks the rest is JSON (and skips it without building it: most of the cost of reading
+    a state)."""
 
-    timestamp: Any = None
+    timestamp: datetime | dict[str, Any] | None = None
 
 
 _stamped = msgspec.json.Decoder(_Stamped).decode
+
+
+class _Line(msgspec.Struct, gc=False):  # holds no containers: no cycles
+    """An events export line as written: an ``EventRecord`` whose state is its JSON as
+    stored (the same JSON; whitespace aside, the same bytes), so it is not built and
+    encoded again."""
+
+    position: int
+    aggregate_id: str
+    version: int
+    topic: str
+    occurred_at: datetime | None
+    state: msgspec.Raw
+
+
+_encoder = msgspec.json.Encoder()
 
 
 # Events are stored in the order they arrive, and their time is their arrival at a
@@ -58,80 +74,81 @@ def events(
     app: CallLog, since: datetime | None = None, until: datetime | None = None
 ) -> Iterator[EventRecord]:
     """Every stored event in log order, optionally only those that occurred in
-    [since, until); a window is read from where it starts in the log, not from its start."""
-    for row, _, _ in _window(app, since, until):
-        yield event_record(*row)
+    [since, until); a window is read from where it starts in the log, not from its start.
+    The export's lines, read back."""
+    for _, page, _ in event_pages(app, since, until):
+        yield from map(_record, page.splitlines())
 
 
-def event_lines(
+_record = msgspec.json.Decoder(EventRecord).decode
+
+
+def event_pages(
     app: CallLog, since: datetime | None = None, until: datetime | None = None
-) -> Iterator[tuple[int, bytes]]:
-    """What ``events`` gives, each record as its JSON line (without the newline) with its
-    position. The export's path: a state that decodes is written as stored, not encoded
-    again (the same JSON; whitespace aside, the same bytes)."""
-    ids: dict[Any, bytes] = {}  # a call's events are near each other in the log
-    for row, readable, stamp in _window(app, since, until):
-        yield row[0], _line(row, readable, stamp, ids)
-
-
-def _line(row: Row, readable: bool, stamp: datetime | None, ids: dict[Any, bytes]) -> bytes:
-    """One event's line: its state as stored when it reads as JSON on one line, else the
-    record encoded (a damaged state read leniently)."""
-    position, originator_id, version, topic, state = row
-    if not readable or b"\n" in state or b"\r" in state:
-        return _encode(event_record(*row))
-    key = ids.get(originator_id)
-    if key is None:
-        if len(ids) > 100_000:
-            ids.clear()
-        key = ids[originator_id] = call_key(originator_id).encode()
-    return (
-        b'{"position":%d,"aggregate_id":"%s","version":%d,"topic":%s,"occurred_at":%s,"state":%s}'
-        % (
-            position,
-            key,
-            version,
-            _encode(topic),
-            _encode(stamp),
-            state,
-        )
-    )
-
-
-def _read(stored: bytes) -> tuple[bytes, bool, datetime | None]:
-    """A stored state's JSON, whether msgspec reads it as a JSON object (valid UTF-8, no
-    lone surrogate), and its time (read leniently when it is not)."""
-    state = json_of(stored)
-    try:
-        state.decode()  # msgspec skips the fields it is not asked for unchecked
-        return state, True, moment_of(_stamped(state).timestamp)
-    except (msgspec.MsgspecError, UnicodeDecodeError):
-        return state, False, occurred(decode_state(state))
-
-
-def _window(
-    app: CallLog, since: datetime | None, until: datetime | None
-) -> Iterator[tuple[Row, bool, datetime | None]]:
-    """The log's rows in log order, whether msgspec reads each state as a JSON object
-    (valid UTF-8, no lone surrogate), and their times: all of them, or the window's."""
+) -> Iterator[tuple[int, bytes, int]]:
+    """The events export, as pages of JSON lines (each ending with a newline): the log
+    position read up to, the page and how many lines it holds; every stored event in log
+    order, or those that occurred in [since, until), read from where the window starts
+    in the log. Each line is the ``EventRecord`` of a stored event; a state that reads as
+    JSON on one line is written as stored (the same JSON; whitespace aside, the same
+    bytes), and msgspec writes the lines a page at a time."""
     after, stop = 0, None
     with contextlib.suppress(OverflowError):  # a bound near year 1 or 9999: no margin left
         after = 0 if since is None else first_position_at(app, since - ARRIVAL_SKEW) - 1
     with contextlib.suppress(OverflowError):
         stop = None if until is None else until + ARRIVAL_SKEW
     head = int(app.recorder.max_notification_id() or 0)  # not what is appended meanwhile
+    ids: dict[Any, str] = {}  # a call's events are near each other in the log
     for page in read_log(app, after, PAGE, until=head):
-        for stored in page:
-            state, readable, stamp = _read(stored[4])
-            row = (*stored[:4], state)
-            if stop is not None and stamp is not None and stamp >= stop:
-                return
-            if (since is None and until is None) or (
-                stamp is not None
-                and (since is None or stamp >= since)
-                and (until is None or stamp < until)
-            ):
-                yield row, readable, stamp
+        lines = [_line(row, ids) for row in page]
+        ended = False
+        if since is not None or until is not None:
+            lines, ended = _within(lines, since, until, stop)
+        yield page[-1][0], _encoder.encode_lines(lines), len(lines)
+        if ended:
+            return
+
+
+def _line(row: Row, ids: dict[Any, str]) -> _Line | EventRecord:
+    """One stored event's line: its state as stored when msgspec reads it as a JSON object
+    on one line (valid UTF-8, no lone surrogate), else the record built from the state
+    read leniently."""
+    position, originator_id, version, topic, stored = row
+    state = json_of(stored)
+    try:
+        if not state.isascii():
+            state.decode()  # msgspec skips the fields it is not asked for unchecked
+        stamp = _stamped(state).timestamp
+    except (msgspec.MsgspecError, UnicodeDecodeError):
+        return event_record(position, originator_id, version, topic, state)
+    if stamp.__class__ is not datetime or stamp.tzinfo is None or b"\n" in state or b"\r" in state:
+        return event_record(position, originator_id, version, topic, state)
+    key = ids.get(originator_id)
+    if key is None:
+        if len(ids) > 100_000:
+            ids.clear()
+        key = ids[originator_id] = call_key(originator_id)
+    return _Line(position, key, version, topic, stamp, msgspec.Raw(state))
+
+
+def _within(
+    lines: list[_Line | EventRecord],
+    since: datetime | None,
+    until: datetime | None,
+    stop: datetime | None,
+) -> tuple[list[_Line | EventRecord], bool]:
+    """The lines of events that occurred in [since, until), and whether the window has
+    ended: an event at ``stop`` or after is past every event of the window."""
+    kept: list[_Line | EventRecord] = []
+    for line in lines:
+        moment = line.occurred_at
+        if moment is None:
+            continue
+        if stop is not None and moment >= stop:
+            return kept, True
+        if (since is None or moment >= since) and (until is None or moment < until):
+            kept.append(line)
+    return kept, False
 
 
 def _time_at(app: CallLog, position: int) -> tuple[int, datetime | None] | None:
@@ -194,26 +211,17 @@ def _flush(lines: list[bytes], out: IO[bytes], tick: Callable[[int], object]) ->
     return count
 
 
-def write_lines(
-    lines: Iterator[tuple[int, bytes]], out: IO[bytes], reached: Callable[[int], object]
+def write_pages(
+    pages: Iterator[tuple[int, bytes, int]], out: IO[bytes], reached: Callable[[int], object]
 ) -> int:
-    """Write ``event_lines``, a page per write, telling ``reached`` the position written up
-    to after each page; return how many."""
+    """Write ``event_pages``, telling ``reached`` the position read up to after each;
+    return how many lines."""
     count = 0
-    page: list[bytes] = []
-    position = 0
-    for position, line in lines:
-        page.append(line)
-        if len(page) == PAGE:
-            count += _flush(page, out, _ignore)
-            reached(position)
-    count += _flush(page, out, _ignore)
-    reached(position)
+    for position, page, size in pages:
+        out.write(page)
+        count += size
+        reached(position)
     return count
-
-
-def _ignore(_count: int) -> None:
-    """A progress callback for progress measured another way."""
 
 
 def csv_row(call: CallRecord) -> dict[str, str]:

@@ -15,10 +15,12 @@ from eventsourcing.persistence import StoredEvent
 
 from domain.status import TERMINAL, CallStatus
 from entrypoints.cli import main
+from projections.log import event_record, read_log
 from service import exports
 from service.bootstrap import open_views
 from service.settings import Settings
 from store.application import CallLog, open_call_log
+from store.compression import json_of
 from tests.factories import inbound, outbound
 
 
@@ -163,11 +165,29 @@ def test_the_events_export_goes_past_damaged_states(
 
 
 def test_export_lines_are_the_event_records_encoded(tmp_path: Path) -> None:
+    """Every line is the read contract's record of its stored event, whether its state is
+    written as stored or built again (a state msgspec does not read as an object on one
+    line, or whose time is not an RFC 3339 one with its offset): the same JSON, if not
+    always the same whitespace."""
     app = recorded_over_hours(f"sqlite:///{tmp_path / 'calltrail.db'}")
     topic = "domain.call:Call.CallbackRecorded"
-    stored = [b"[]", b'{\n"timestamp": "2026-03-01T09:00:00Z"}', b'{"a": "\\ud800"}']
+    stored = [
+        b"[]",
+        b'{\n"timestamp": "2026-03-01T09:00:00Z"}',
+        b'{"timestamp": "2026-03-01T09:00:00Z",\r"a": 1}',
+        b'{"a": "\\ud800"}',
+        b'{"timestamp": "2026-03-01T09:00:00"}',  # no offset: UTC, as the views read it
+        b'{"timestamp": {"_type_": "datetime_iso", "_data_": "2026-03-01T09:00:00+00:00"}}',
+        b'{"timestamp": "2026-03-01T11:00:00+02:00", "CallerName": "Zo\xc3\xab"}',
+        b'{"timestamp": "2026-03-01T09:00:00Z", "CallerName": "Zo\xeb"}',  # not UTF-8
+        b'{"timestamp": "yesterday"}',
+    ]
     app.recorder.insert_events([StoredEvent(uuid4(), 1, topic, state) for state in stored])
     encode = msgspec.json.Encoder().encode
-    lines = list(exports.event_lines(app))
-    assert [line for _, line in lines] == [encode(record) for record in exports.events(app)]
-    assert [position for position, _ in lines] == list(range(1, len(lines) + 1))
+    pages = list(exports.event_pages(app))
+    lines = b"".join(page for _, page, _ in pages).splitlines()
+    rows = [row for page in read_log(app, 0, 1000) for row in page]
+    records = [encode(event_record(*row[:4], json_of(row[4]))) for row in rows]
+    assert [json.loads(line) for line in lines] == [json.loads(record) for record in records]
+    assert sum(size for _, _, size in pages) == len(lines) == app.recorder.max_notification_id()
+    assert [record.position for record in exports.events(app)] == [row[0] for row in rows]

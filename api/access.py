@@ -19,6 +19,8 @@ from typing import Any
 
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Send
 
+from service.logs import log_fields
+
 REQUEST_ID = b"x-request-id"
 _SANE_ID = re.compile(rb"[\w.:/+=@-]{1,128}")  # bytes: \w is ASCII letters, digits, _
 access_log = logging.getLogger("calltrail.access")
@@ -57,7 +59,7 @@ def log_request(scope: HTTPScope, status: int, started: float, rid: bytes, **fie
         "request_id": rid.decode("latin-1"),
     }
     line.update(fields)
-    access_log.info("request", extra={"fields": line})
+    log_fields(access_log, "request", line)
 
 
 async def logged(app: ASGIApp, scope: HTTPScope, receive: Receive, send: Send) -> None:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
+from service.logs import flush_logs
+
 log = logging.getLogger("calltrail.supervision")
 
 _PR_SET_PDEATHSIG = 1
@@ -148,7 +150,10 @@ def _child(name: str, target: Callable[[], None], parent: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
     follow_parent(parent)
-    target()
+    try:
+        target()
+    finally:
+        flush_logs()  # multiprocessing ends its children with os._exit: no atexit
 
 
 def follow_parent(parent: int, check_every: float = 1.0, grace: float = 30.0) -> None:

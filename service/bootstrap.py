@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from service.settings import Settings, SettingsError
 from store.application import CallLog, open_call_log
 from store.schema import schema_lock
 from store.writer import BatchStats, DirectWriter, GroupCommitWriter, Writer
+from store.writer_process import ProcessWriter
 
 log = logging.getLogger("calltrail")
 
@@ -58,10 +60,18 @@ def projection_runner(settings: Settings, names: tuple[ViewName, ...] = VIEW_NAM
     return ViewRunner(open_call_log(settings.database), open_views(settings, names))
 
 
+WRITER_SOCKET = "CALLTRAIL_WRITER_SOCKET"
+"""Set by ``calltrail serve`` for its web workers: the writer process's Unix socket."""
+
+
 def make_writer(settings: Settings, call_log: CallLog) -> Writer:
-    """The writer the settings ask for: group commit, or one transaction per callback."""
+    """The writer the settings ask for: group commit (in ``calltrail serve``'s writer
+    process when it has one), or one transaction per callback."""
     if not settings.group_commit:
         return DirectWriter(call_log)
+    path = os.environ.get(WRITER_SOCKET)
+    if path:
+        return ProcessWriter(path)
     return GroupCommitWriter(call_log, settings.batch_max, settings.batch_wait_ms / 1000)
 
 
@@ -127,6 +137,6 @@ def bootstrap(
     if project and runner is None:
         runner = projection_runner(settings)
     services = Services(settings, call_log, writer, views, runner if project else None)
-    if isinstance(writer, GroupCommitWriter):
+    if isinstance(writer, GroupCommitWriter | ProcessWriter):
         writer.on_batch = services.batch_committed
     return services

@@ -12,7 +12,10 @@ TCP_NODELAY.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
+import functools
 import importlib
 import logging
 import os
@@ -20,16 +23,23 @@ import resource
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import uvicorn
+import uvloop
 
+from service.bootstrap import WRITER_SOCKET
+from service.heap import freeze_startup_heap
 from service.http import Limits, protocol_class
-from service.logs import logging_config
+from service.logs import flush_logs, logging_config
 from service.settings import Settings
 from service.supervision import Child, Supervisor
+from store.application import open_call_log
+from store.writer import GroupCommitWriter
+from store.writer_process import listening_socket, serve_writes
 
 log = logging.getLogger("calltrail")
 
@@ -93,7 +103,17 @@ def connection_limits(settings: Settings) -> Limits:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, saying when it serves (uvicorn is silent when given sockets)."""
+    """uvicorn's server, saying when it serves (uvicorn is silent when given sockets), and
+    writing the log lines still waiting before it ends the process with the SIGTERM it
+    caught (which runs no ``finally``)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                flush_logs()
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
@@ -122,29 +142,80 @@ def serve_on(settings: Settings, sockets: list[socket.socket]) -> bool:
 
 
 def supervise(settings: Settings, sockets: Sequence[socket.socket]) -> int:
-    """Run a worker per socket, and the projection runner when the service projects,
-    as supervised children of this process, until SIGTERM or Ctrl-C."""
+    """Run a worker per socket, the writer process (with group commit), and the projection
+    runner when the service projects, as supervised children of this process, until
+    SIGTERM or Ctrl-C."""
     importlib.import_module("api.app")  # loaded once, before the fork, for every worker
+    with contextlib.ExitStack() as stack:
+        writes = None
+        if settings.group_commit:  # else each worker saves its own callbacks
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="calltrail-"))
+            writes = stack.enter_context(listening_socket(os.path.join(folder, "writer.sock")))
+            os.environ[WRITER_SOCKET] = writes.getsockname()
+            stack.callback(os.environ.pop, WRITER_SOCKET, None)
+        listening = [*sockets, *([writes] if writes else [])]
 
-    def worker(sock: socket.socket) -> Callable[[], None]:
-        def run() -> None:
-            for other in sockets:
-                if other is not sock:
-                    other.close()
-            os.environ["CALLTRAIL_PROJECTIONS"] = "off"  # one runner, in its own process
-            sys.exit(0 if serve_on(Settings.from_env(), [sock]) else STARTUP_FAILURE)
+        def keeping(kept: socket.socket | None, run: Callable[[], int]) -> Callable[[], None]:
+            """A child's target: close the listening sockets it does not serve (a worker
+            holding the writer's would let workers connect to a writer that is gone),
+            then run."""
 
-        return run
+            def target() -> None:
+                for sock in listening:
+                    if sock is not kept:
+                        sock.close()
+                sys.exit(run())
 
-    def projections() -> None:
-        for sock in sockets:
-            sock.close()
-        sys.exit(follow_views())
+            return target
 
-    children = [Child(f"web worker {n}", worker(sock)) for n, sock in enumerate(sockets, 1)]
-    if settings.embedded_projections:
-        children.insert(0, Child("projections", projections))
-    return Supervisor(children, grace=GRACE_SECONDS + 10).run()
+        def serving(sock: socket.socket) -> Callable[[], int]:
+            def run() -> int:
+                os.environ["CALLTRAIL_PROJECTIONS"] = "off"  # one runner, in its own process
+                return 0 if serve_on(Settings.from_env(), [sock]) else STARTUP_FAILURE
+
+            return run
+
+        children = [
+            Child(f"web worker {n}", keeping(sock, serving(sock)))
+            for n, sock in enumerate(sockets, 1)
+        ]
+        if settings.embedded_projections:
+            children.insert(0, Child("projections", keeping(None, follow_views)))
+        if writes is not None:
+            # Stopped last: the workers answer what they hold, then the writer commits
+            # what they sent.
+            target = keeping(writes, functools.partial(run_writer, writes))
+            children.insert(0, Child("writer", target, stops_last=True))
+        return Supervisor(children, grace=GRACE_SECONDS + 10).run()
+
+
+def run_writer(sock: socket.socket) -> int:
+    """The writer process: record what the web workers send on ``sock``, until SIGTERM
+    (then commit what was received, and exit)."""
+    settings = Settings.from_env()
+    os.environ.pop(WRITER_SOCKET, None)
+    writer = GroupCommitWriter(
+        open_call_log(settings.database), settings.batch_max, settings.batch_wait_ms / 1000
+    )
+    writer.start()
+    freeze_startup_heap()
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve_writes(sock, writer)
+
+    log.info("writer serving the workers (pid %d)", os.getpid())
+    try:
+        uvloop.run(serve())
+    finally:
+        writer.stop()
+        writer.app.close()
+    return 0
 
 
 def follow_views(batch_size: int = 2000) -> int:

@@ -92,7 +92,7 @@ class Settings:
             mask_numbers=reader.flag("MASK_NUMBERS"),
             group_commit=reader.choice("GROUP_COMMIT", ("on", "off")) == "on",
             batch_max=reader.integer("BATCH_MAX", 256, 1, 10_000),
-            batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 2, 0, 1000)),
+            batch_wait_ms=float(reader.integer("BATCH_WAIT_MS", 0, 0, 1000)),
             read_wait_ms=reader.integer("READ_WAIT_MS", 5000, 0, 60_000),
             embedded_projections=reader.choice("PROJECTIONS", ("embedded", "off")) == "embedded",
             log_level=reader.choice("LOG_LEVEL", LEVELS),

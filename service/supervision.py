@@ -45,6 +45,7 @@ class Child:
 
     name: str
     target: Callable[[], None]
+    stops_last: bool = False  # stopped once the others have exited (they depend on it)
     process: BaseProcess | None = None
     started: float = 0.0
     failures: int = 0  # exits in a row soon after start
@@ -109,7 +110,11 @@ class Supervisor:
         return False
 
     def _stop_all(self) -> None:
-        running = [child.process for child in self.children if child.process is not None]
+        for last in (False, True):
+            self._stop([c for c in self.children if c.stops_last is last])
+
+    def _stop(self, children: Sequence[Child]) -> None:
+        running = [child.process for child in children if child.process is not None]
         for process in running:
             process.terminate()
         deadline = time.monotonic() + self.grace

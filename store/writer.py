@@ -15,9 +15,10 @@ import asyncio
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 
@@ -41,7 +42,8 @@ class BatchStats:
 
 
 class WriterStoppedError(RuntimeError):
-    """The writer is not running (the service is stopping): nothing was stored."""
+    """The writer cannot take the callback (the service is stopping, or its writer process
+    is away): the webhook is answered 503 and Plivo retries it."""
 
 
 class GroupCommitWriter:
@@ -225,5 +227,16 @@ class DirectWriter:
         return asyncio.wrap_future(self.submit(callback))
 
 
-Writer = GroupCommitWriter | DirectWriter
-"""What records callbacks for the webhooks: ``submit`` from any thread, ``start``/``stop``."""
+class Writer(Protocol):
+    """What records callbacks for the webhooks: ``submit_async`` on the event loop, after
+    ``start`` and until ``stop``. ``GroupCommitWriter`` and ``DirectWriter`` in process;
+    ``store.writer_process.ProcessWriter`` through ``calltrail serve``'s writer process."""
+
+    def start(self) -> None:
+        """Begin taking callbacks."""
+
+    def stop(self) -> None:
+        """Stop taking callbacks."""
+
+    def submit_async(self, callback: Callback) -> Awaitable[Recorded]:
+        """Record ``callback``; the awaitable gives its outcome once it is committed."""

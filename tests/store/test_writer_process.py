@@ -1,0 +1,106 @@
+"""A worker's writer talking to the writer process's loop over a real Unix socket: each
+callback answered after its commit, batches reported, a writer gone answered 503 and
+reached again once it is back. (``tests/e2e/test_supervision.py`` kills the real one.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.status import CallStatus, Verdict
+from store.application import CallLog, Recorded, open_call_log
+from store.writer import BatchStats, GroupCommitWriter, WriterStoppedError
+from store.writer_process import (
+    ProcessWriter,
+    WriterUnavailableError,
+    listening_socket,
+    serve_writes,
+)
+from tests.factories import outbound
+from tests.store.test_application import stored_events
+
+
+@contextlib.contextmanager
+def writer_process(log: CallLog, path: str) -> Iterator[None]:
+    """``serve_writes`` on its own thread and loop, as the writer process runs it."""
+    sock = listening_socket(path)
+    writer = GroupCommitWriter(log)
+    writer.start()
+    loop = asyncio.new_event_loop()
+    serving = loop.create_task(serve_writes(sock, writer))
+
+    def run() -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(serving)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(serving.cancel)
+        thread.join(10)
+        loop.close()
+        writer.stop()
+        sock.close()
+
+
+def test_each_callback_is_answered_once_committed(database_url: str, tmp_path: Path) -> None:
+    calls = [outbound(CallStatus.BUSY) for _ in range(40)]
+    log = open_call_log(database_url)
+    path = str(tmp_path / "writer.sock")
+    client = ProcessWriter(path)
+    batches: list[BatchStats] = []
+    client.on_batch = batches.append
+    client.start()
+
+    async def deliver() -> list[Recorded]:
+        hangups = [spec.callbacks[-1] for spec in calls]
+        results = await asyncio.gather(*(client.submit_async(c) for c in hangups))
+        return [*results, await client.submit_async(hangups[0])]  # a redelivery
+
+    with writer_process(log, path):
+        results = asyncio.run(deliver())
+    assert [r.verdict for r in results[:-1]] == [Verdict.ADVANCED] * len(calls)
+    assert results[-1] == Recorded(Verdict.DUPLICATE, None)
+    assert len({r.position for r in results[:-1]}) == len(calls)
+    assert stored_events(log) == 2 * len(calls)  # committed before the answers
+    for spec in calls:
+        assert log.call(spec.call_uuid).status is CallStatus.BUSY
+    assert sum(batch.size for batch in batches) == len(calls) + 1
+
+
+def test_a_writer_gone_is_503_and_reached_again_when_back(sqlite_url: str, tmp_path: Path) -> None:
+    log = open_call_log(sqlite_url)
+    path = str(tmp_path / "writer.sock")
+    client = ProcessWriter(path)
+    client.start()
+    first, second, third = (outbound(CallStatus.BUSY).callbacks[-1] for _ in range(3))
+
+    async def deliver() -> None:
+        with writer_process(log, path):
+            assert (await client.submit_async(first)).verdict is Verdict.ADVANCED
+        assert client._reader is not None
+        await asyncio.wait_for(client._reader, 10)  # the worker sees the connection end
+        with pytest.raises(WriterUnavailableError):
+            await client.submit_async(second)  # nobody listens on the socket now
+        with writer_process(log, path):
+            assert (await client.submit_async(third)).verdict is Verdict.ADVANCED
+
+    asyncio.run(deliver())
+    assert stored_events(log) == 4
+
+
+def test_a_stopped_client_refuses_at_once(sqlite_url: str, tmp_path: Path) -> None:
+    client = ProcessWriter(str(tmp_path / "writer.sock"))
+
+    async def deliver() -> Recorded:
+        return await client.submit_async(outbound(CallStatus.BUSY).callbacks[-1])
+
+    with pytest.raises(WriterStoppedError):
+        asyncio.run(deliver())

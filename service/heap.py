@@ -9,7 +9,9 @@ cyclic garbage made later is still collected, in rarer and larger first-generati
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from collections.abc import Iterator
 
 THRESHOLDS = (20_000, 10, 10)
 """``gc.set_threshold`` for a serving process (Python's defaults: 700, 10, 10)."""
@@ -21,3 +23,16 @@ def freeze_startup_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+
+
+@contextlib.contextmanager
+def collected_rarely() -> Iterator[None]:
+    """``freeze_startup_heap`` for the block only, then the collector as it was: for a
+    command that runs in a process which goes on (the tests call commands in theirs)."""
+    thresholds = gc.get_threshold()
+    freeze_startup_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

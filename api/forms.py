@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
-import msgspec
-
 from domain.params import READ_PARAMS
 
 MAX_FIELDS = 1000
@@ -30,15 +28,6 @@ CALL_UUID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*", re.ASCII)
 
 class FormError(ValueError):
     """The body or query string is not a form calltrail can read; the message says why."""
-
-
-class PlivoCallFields(msgspec.Struct, rename="pascal", forbid_unknown_fields=False):
-    """The fields calltrail requires of every call webhook, under Plivo's names."""
-
-    call_uuid: str = msgspec.field(name="CallUUID")
-
-
-_fields = msgspec.convert
 
 
 def parse_form(raw: bytes) -> dict[str, list[str]]:
@@ -101,11 +90,10 @@ def flatten(fields: dict[str, list[str]]) -> dict[str, str]:
 
 def require_call_uuid(params: dict[str, str]) -> str:
     """The ``CallUUID`` of a webhook, or ``FormError`` if it is missing or blank."""
-    try:
-        fields = _fields(params, PlivoCallFields)
-    except msgspec.ValidationError:
-        raise FormError("CallUUID is missing") from None
-    call_uuid = fields.call_uuid.strip()
+    raw = params.get("CallUUID")
+    if raw is None:
+        raise FormError("CallUUID is missing")
+    call_uuid = raw.strip()
     if not call_uuid:
         raise FormError("CallUUID is blank")
     if len(call_uuid) > MAX_CALL_UUID:

@@ -12,7 +12,6 @@ TCP_NODELAY.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import functools
@@ -29,7 +28,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 import uvicorn
-import uvloop
 
 from service.bootstrap import WRITER_SOCKET
 from service.heap import freeze_startup_heap
@@ -38,8 +36,7 @@ from service.logs import flush_logs, logging_config
 from service.settings import Settings
 from service.supervision import Child, Supervisor
 from store.application import open_call_log
-from store.writer import GroupCommitWriter
-from store.writer_process import listening_socket, serve_writes
+from store.writer_process import WriterServer, listening_socket
 
 log = logging.getLogger("calltrail")
 
@@ -191,30 +188,19 @@ def supervise(settings: Settings, sockets: Sequence[socket.socket]) -> int:
 
 def run_writer(sock: socket.socket) -> int:
     """The writer process: record what the web workers send on ``sock``, until SIGTERM
-    (then commit what was received, and exit)."""
+    (then finish the batch in hand, and exit)."""
     settings = Settings.from_env()
     os.environ.pop(WRITER_SOCKET, None)
-    writer = GroupCommitWriter(
-        open_call_log(settings.database), settings.batch_max, settings.batch_wait_ms / 1000
-    )
-    writer.start()
+    app = open_call_log(settings.database)
+    server = WriterServer(sock, app, settings.batch_max, settings.batch_wait_ms / 1000)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: server.stop())
     freeze_startup_heap()
-
-    async def serve() -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel)
-        with contextlib.suppress(asyncio.CancelledError):
-            await serve_writes(sock, writer)
-
     log.info("writer serving the workers (pid %d)", os.getpid())
     try:
-        uvloop.run(serve())
+        server.run()
     finally:
-        writer.stop()
-        writer.app.close()
+        app.close()
     return 0
 
 

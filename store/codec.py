@@ -17,7 +17,7 @@ import contextlib
 import dataclasses
 import typing
 from collections.abc import Callable, Iterator
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from functools import cache
 from typing import Any, NotRequired, TypedDict
 
@@ -131,6 +131,8 @@ def _originator_id(cls: type, stored_event: StoredEvent) -> Any:
 
 def _whole_minutes(value: object) -> bool:
     """Whether RFC 3339 can carry ``value``'s UTC offset (msgspec would round it)."""
+    if value is None or getattr(value, "tzinfo", None) is UTC:  # the usual cases, at once
+        return True
     offset = value.utcoffset() if isinstance(value, datetime) else None
     return offset is None or (offset.seconds % 60 == 0 and not offset.microseconds)
 

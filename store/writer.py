@@ -126,25 +126,16 @@ class GroupCommitWriter:
     def _commit(self, batch: list[Item]) -> None:
         started = time.perf_counter()
         try:
-            results = self.app.record_batch([callback for callback, _ in batch])
-        except (OperationalError, InterfaceError) as outage:
+            outcomes = record_each(self.app, [callback for callback, _ in batch])
+        except STORE_OUTAGES as outage:
             # The store is unreachable: every queued request would wait out the same
             # timeouts one by one, so all of them hear 503 now and Plivo retries later.
             failed = batch + self._drain()
             settle(failed, [(False, outage)] * len(failed))
-        except Exception:
-            settle(batch, [self._record_one(callback) for callback, _ in batch])
         else:
-            settle(batch, [(True, result) for result in results])
+            settle(batch, outcomes)
         if self.on_batch is not None:
             self.on_batch(BatchStats(len(batch), time.perf_counter() - started))
-
-    def _record_one(self, callback: Callback) -> Outcome:
-        """After a failed batch: one bad item (or a store outage) fails only its own request."""
-        try:
-            return True, self.app.record(callback)
-        except Exception as error:
-            return False, error
 
     def _drain(self) -> list[Item]:
         """Everything queued right now (a stop marker is put back for the loop to see)."""
@@ -158,6 +149,30 @@ class GroupCommitWriter:
                 self._queue.put(_STOP)
                 return drained
             drained.append(item)  # type: ignore[arg-type]
+
+
+STORE_OUTAGES = (OperationalError, InterfaceError)
+"""What ``record_each`` raises when the store is unreachable."""
+
+
+def record_each(app: CallLog, callbacks: Sequence[Callback]) -> list[Outcome]:
+    """Record ``callbacks`` in one transaction and give each one's outcome; if that fails,
+    each on its own, so one bad callback fails only its own request. Raises one of
+    ``STORE_OUTAGES`` when the store is unreachable."""
+    try:
+        results = app.record_batch(callbacks)
+    except STORE_OUTAGES:
+        raise
+    except Exception:
+        return [_record_one(app, callback) for callback in callbacks]
+    return [(True, result) for result in results]
+
+
+def _record_one(app: CallLog, callback: Callback) -> Outcome:
+    try:
+        return True, app.record(callback)
+    except Exception as error:
+        return False, error
 
 
 def settle(batch: Sequence[Item], outcomes: Sequence[Outcome]) -> None:

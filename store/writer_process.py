@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import logging
 import os
+import selectors
 import socket
 import struct
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
@@ -39,8 +40,8 @@ from eventsourcing.persistence import PersistenceError
 
 from domain.callbacks import Callback, CallbackKind
 from domain.status import Verdict
-from store.application import ContentionError, Recorded
-from store.writer import BatchStats, GroupCommitWriter, WriterStoppedError
+from store.application import CallLog, ContentionError, Recorded
+from store.writer import STORE_OUTAGES, BatchStats, WriterStoppedError, record_each
 
 log = logging.getLogger("calltrail.writer")
 
@@ -118,64 +119,163 @@ async def _received(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
             return
 
 
-async def serve_writes(sock: socket.socket, writer: GroupCommitWriter) -> None:
-    """Record what the workers send on ``sock`` with ``writer`` (started), forever."""
-    loop = asyncio.get_running_loop()
-    peers: set[_Frames] = set()
+class _Peer:
+    """A worker connected to the writer: what it sent not yet read whole, what it is owed."""
 
-    def tell_peers(frame: bytes) -> None:
-        for peer in peers:
-            peer.send(frame)
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.inbox = bytearray()
+        self.outbox: list[bytes] = []
 
-    def batch_committed(stats: BatchStats) -> None:  # on the writer's thread
-        frame = _encode(_Answer(0, None, None, stats.size, stats.seconds))
-        loop.call_soon_threadsafe(tell_peers, frame)
+    def requests(self, data: bytes) -> list[_Request]:
+        """The requests ``data`` completes (``msgspec.DecodeError`` if one is not)."""
+        inbox = self.inbox
+        inbox += data
+        found, start = [], 0
+        while len(inbox) - start >= 4:
+            (size,) = _LENGTH.unpack_from(inbox, start)
+            if len(inbox) - start - 4 < size:
+                break
+            found.append(_requests(inbox[start + 4 : start + 4 + size]))
+            start += 4 + size
+        del inbox[:start]
+        return found
 
-    writer.on_batch = batch_committed
+    def owe(self, payload: bytes) -> None:
+        """Queue a frame for the next ``pay``."""
+        self.outbox += (_LENGTH.pack(len(payload)), payload)
 
-    async def serve_worker(reader: asyncio.StreamReader, stream: asyncio.StreamWriter) -> None:
-        frames = _Frames(stream)
-        peers.add(frames)
+    def pay(self) -> None:
+        """Send what it is owed; ``OSError`` if the worker is gone or stopped reading."""
+        if self.outbox:
+            data, self.outbox = b"".join(self.outbox), []
+            self.sock.sendall(data)
 
-        def answer(request_id: int, done: asyncio.Future[Recorded]) -> None:
-            error = done.exception()
-            if error is None:
-                recorded = done.result()
-                frames.send(_encode(_Answer(request_id, recorded.verdict.value, recorded.position)))
-                return
-            if isinstance(error, _STORE_ERRORS):
-                problem = STORE_DOWN
-            else:
-                log.error("recording a callback failed: %r", error)
-                problem = type(error).__name__
-            frames.send(_encode(_Answer(request_id, None, problem)))
 
+class WriterServer:
+    """The writer process's loop, on one thread: read every callback the workers have
+    sent (waiting up to ``batch_wait`` seconds after the first for more), record them (up
+    to ``batch_max``) in one transaction, answer each, repeat.
+
+    One thread and no event loop: reading, recording and answering never wait for each
+    other's hand-offs, and what arrives during a commit waits in the sockets for the next
+    batch. ``stop`` (from a signal handler or another thread) ends ``run`` after the
+    batch in hand; a worker fails (503) what it sent and was not answered.
+    """
+
+    SEND_TIMEOUT = 10.0  # a worker that reads nothing for this long is dropped
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        app: CallLog,
+        batch_max: int = 256,
+        batch_wait: float = 0.0,
+        on_batch: Callable[[BatchStats], None] | None = None,
+    ) -> None:
+        self.sock = sock
+        self.app = app
+        self.batch_max = batch_max
+        self.batch_wait = batch_wait
+        self.on_batch = on_batch
+        self._stopping = False
+        self._wake, self._waker = socket.socketpair()
+        self._waker.setblocking(False)
+        self._selector = selectors.DefaultSelector()
+        self._peers: dict[int, _Peer] = {}
+
+    def stop(self) -> None:
+        """End ``run`` after the batch in hand (safe in a signal handler)."""
+        self._stopping = True
+        with contextlib.suppress(OSError):  # a wake-up already waiting is enough
+            self._waker.send(b"x")
+
+    def run(self) -> None:
+        """Serve the workers until ``stop``."""
+        self._selector.register(self.sock, selectors.EVENT_READ)
+        self._selector.register(self._wake, selectors.EVENT_READ)
+        waiting: list[tuple[_Peer, _Request]] = []
+        due = 0.0  # when to record what is waiting, if the batch is not full before
         try:
-            async for payload in _received(reader):
-                try:
-                    request = _requests(payload)
-                    callback = Callback(
-                        CallbackKind(request.kind),
-                        request.params,
-                        request.received_at,
-                        request.fingerprint,
-                    )
-                except (msgspec.DecodeError, ValueError) as error:
-                    log.error("a worker sent what is not a callback (%s); dropping it", error)
-                    break
-                future = writer.submit_async(callback)
-                future.add_done_callback(functools.partial(answer, request.id))
+            while not self._stopping:
+                timeout = None if not waiting else max(0.0, due - time.monotonic())
+                for key, _ in self._selector.select(timeout):
+                    if key.fileobj is self.sock:
+                        self._accept()
+                    elif key.fileobj is self._wake:
+                        self._wake.recv(4096)
+                    else:
+                        if not waiting:
+                            due = time.monotonic() + self.batch_wait
+                        waiting += self._read(self._peers[key.fd])
+                if waiting and (len(waiting) >= self.batch_max or time.monotonic() >= due):
+                    batch, waiting = waiting[: self.batch_max], waiting[self.batch_max :]
+                    self._record(batch)
+                    due = time.monotonic() + self.batch_wait
         finally:
-            peers.discard(frames)
-            stream.close()
+            for peer in list(self._peers.values()):
+                self._drop(peer)
+            self._selector.close()
+            self._wake.close()
+            self._waker.close()
 
-    server = await asyncio.start_unix_server(serve_worker, sock=sock)
-    try:
-        async with server:
-            await server.serve_forever()
-    finally:  # the workers see the end at once, and fail what they still wait for
-        for peer in list(peers):
-            peer.stream.close()
+    def _accept(self) -> None:
+        conn, _ = self.sock.accept()
+        conn.settimeout(self.SEND_TIMEOUT)
+        self._peers[conn.fileno()] = _Peer(conn)
+        self._selector.register(conn, selectors.EVENT_READ)
+
+    def _read(self, peer: _Peer) -> list[tuple[_Peer, _Request]]:
+        try:
+            data = peer.sock.recv(1 << 18)
+            if data:
+                return [(peer, request) for request in peer.requests(data)]
+        except OSError:
+            pass
+        except (msgspec.DecodeError, ValueError) as error:
+            log.error("a worker sent what is not a callback (%s); dropping it", error)
+        self._drop(peer)
+        return []
+
+    def _drop(self, peer: _Peer) -> None:
+        if self._peers.pop(peer.sock.fileno(), None) is not None:
+            self._selector.unregister(peer.sock)
+        peer.sock.close()
+
+    def _record(self, batch: list[tuple[_Peer, _Request]]) -> None:
+        started = time.perf_counter()
+        callbacks = [
+            Callback(CallbackKind(r.kind), r.params, r.received_at, r.fingerprint) for _, r in batch
+        ]
+        try:
+            outcomes = record_each(self.app, callbacks)
+        except STORE_OUTAGES as outage:
+            outcomes = [(False, outage)] * len(batch)
+        for (peer, request), (ok, value) in zip(batch, outcomes, strict=True):
+            if ok:
+                assert isinstance(value, Recorded)
+                peer.owe(_encode(_Answer(request.id, value.verdict.value, value.position)))
+            else:
+                assert isinstance(value, BaseException)
+                peer.owe(_encode(_Answer(request.id, None, _problem(value))))
+        stats = BatchStats(len(batch), time.perf_counter() - started)
+        frame = _encode(_Answer(0, None, None, stats.size, stats.seconds))
+        for peer in list(self._peers.values()):
+            peer.owe(frame)
+            try:
+                peer.pay()
+            except OSError:  # gone, or not reading: it fails what it waits for itself
+                self._drop(peer)
+        if self.on_batch is not None:
+            self.on_batch(stats)
+
+
+def _problem(error: BaseException) -> str:
+    """What an answer says of an error: ``STORE_DOWN``, or the error's type."""
+    if isinstance(error, _STORE_ERRORS):
+        return STORE_DOWN
+    log.error("recording a callback failed: %r", error)
+    return type(error).__name__
 
 
 class ProcessWriter:
@@ -214,7 +314,7 @@ class ProcessWriter:
         request = _Request(
             request_id,
             callback.kind.value,
-            dict(callback.params),
+            callback.params if type(callback.params) is dict else dict(callback.params),
             callback.received_at,
             callback.fingerprint,
         )

@@ -14,39 +14,31 @@ import pytest
 
 from domain.status import CallStatus, Verdict
 from store.application import CallLog, Recorded, open_call_log
-from store.writer import BatchStats, GroupCommitWriter, WriterStoppedError
+from store.writer import BatchStats, WriterStoppedError
 from store.writer_process import (
     ProcessWriter,
+    WriterServer,
     WriterUnavailableError,
     listening_socket,
-    serve_writes,
 )
 from tests.factories import outbound
 from tests.store.test_application import stored_events
 
 
 @contextlib.contextmanager
-def writer_process(log: CallLog, path: str) -> Iterator[None]:
-    """``serve_writes`` on its own thread and loop, as the writer process runs it."""
+def writer_process(
+    log: CallLog, path: str, batches: list[BatchStats] | None = None
+) -> Iterator[None]:
+    """The writer process's loop on a thread of its own."""
     sock = listening_socket(path)
-    writer = GroupCommitWriter(log)
-    writer.start()
-    loop = asyncio.new_event_loop()
-    serving = loop.create_task(serve_writes(sock, writer))
-
-    def run() -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            loop.run_until_complete(serving)
-
-    thread = threading.Thread(target=run, daemon=True)
+    server = WriterServer(sock, log, on_batch=None if batches is None else batches.append)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         yield
     finally:
-        loop.call_soon_threadsafe(serving.cancel)
+        server.stop()
         thread.join(10)
-        loop.close()
-        writer.stop()
         sock.close()
 
 

@@ -36,8 +36,7 @@ def json_fingerprint(kind: str, params: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]').search  # what JSON escapes (ensure_ascii off)
-_cat = "".join
+_NEEDS_ESCAPE_BUT_QUOTE = re.compile(r"[\\\x00-\x1f]").search  # JSON escapes these and '"'
 _pair = '","'.join
 
 
@@ -49,9 +48,15 @@ def fingerprint_of(kind: str, params: Mapping[str, str]) -> str:
     escape (Plivo's never do), the JSON text is assembled directly, at a third of the cost.
     """
     items = sorted(params.items())
-    if not items or _NEEDS_ESCAPE(kind) or _NEEDS_ESCAPE(_cat(map(_cat, items))):
-        return json_fingerprint(kind, params)
     canonical = f'["{kind}",[["' + '"],["'.join(map(_pair, items)) + '"]]]'
+    # Assembled as is, the text is the JSON only if no key or value holds a quote (the
+    # count tells: the text's own are 2 + 4 per item), a backslash or a control character.
+    if (
+        not items
+        or _NEEDS_ESCAPE_BUT_QUOTE(canonical)
+        or canonical.count('"') != 2 + 4 * len(items)
+    ):
+        return json_fingerprint(kind, params)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 

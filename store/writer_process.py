@@ -136,16 +136,18 @@ class _Peer:
 
     def requests(self, data: bytes) -> list[_Request]:
         """The requests ``data`` completes (``msgspec.DecodeError`` if one is not)."""
-        inbox = self.inbox
-        inbox += data
-        found, start = [], 0
-        while len(inbox) - start >= 4:
-            (size,) = _LENGTH.unpack_from(inbox, start)
-            if len(inbox) - start - 4 < size:
+        if self.inbox:
+            self.inbox += data
+            data = bytes(self.inbox)
+        view = memoryview(data)  # frames decoded in place, not copied out
+        found, start, end = [], 0, len(data)
+        while end - start >= 4:
+            (size,) = _LENGTH.unpack_from(view, start)
+            if end - start - 4 < size:
                 break
-            found.append(_requests(inbox[start + 4 : start + 4 + size]))
+            found.append(_requests(view[start + 4 : start + 4 + size]))
             start += 4 + size
-        del inbox[:start]
+        self.inbox = bytearray(view[start:])
         return found
 
     def owe(self, payload: bytes) -> None:

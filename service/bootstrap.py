@@ -20,7 +20,7 @@ from service.settings import Settings, SettingsError
 from store.application import CallLog, open_call_log
 from store.schema import schema_lock
 from store.writer import BatchStats, DirectWriter, GroupCommitWriter, Writer
-from store.writer_process import ProcessWriter
+from store.writer_client import ProcessWriter
 
 log = logging.getLogger("calltrail")
 

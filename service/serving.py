@@ -36,7 +36,8 @@ from service.logs import flush_logs, logging_config
 from service.settings import Settings
 from service.supervision import Child, Supervisor
 from store.application import open_call_log
-from store.writer_process import WriterServer, listening_socket
+from store.writer_frames import listening_socket
+from store.writer_process import WriterServer
 
 log = logging.getLogger("calltrail")
 

@@ -245,7 +245,7 @@ class DirectWriter:
 class Writer(Protocol):
     """What records callbacks for the webhooks: ``submit_async`` on the event loop, after
     ``start`` and until ``stop``. ``GroupCommitWriter`` and ``DirectWriter`` in process;
-    ``store.writer_process.ProcessWriter`` through ``calltrail serve``'s writer process."""
+    ``store.writer_client.ProcessWriter`` through ``calltrail serve``'s writer process."""
 
     def start(self) -> None:
         """Begin taking callbacks."""

@@ -15,12 +15,9 @@ import pytest
 from domain.status import CallStatus, Verdict
 from store.application import CallLog, Recorded, open_call_log
 from store.writer import BatchStats, WriterStoppedError
-from store.writer_process import (
-    ProcessWriter,
-    WriterServer,
-    WriterUnavailableError,
-    listening_socket,
-)
+from store.writer_client import ProcessWriter
+from store.writer_frames import WriterUnavailableError, listening_socket
+from store.writer_process import WriterServer
 from tests.factories import outbound
 from tests.store.test_application import stored_events
 

@@ -22,14 +22,14 @@ import logging
 import selectors
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import msgspec
 from eventsourcing.persistence import PersistenceError
 
 from domain.callbacks import Callback, CallbackKind
 from store.application import CallLog, ContentionError, Recorded
-from store.writer import STORE_OUTAGES, BatchStats, WriterStoppedError, record_each
+from store.writer import STORE_OUTAGES, BatchStats, Outcome, WriterStoppedError, record_each
 from store.writer_frames import LENGTH, STORE_DOWN, Answer, Request, decode_request, encode
 
 log = logging.getLogger("calltrail.writer")
@@ -130,7 +130,12 @@ class WriterServer:
                         waiting += self._read(self._peers[key.fd])
                 if waiting and (len(waiting) >= self.batch_max or time.monotonic() >= due):
                     batch, waiting = waiting[: self.batch_max], waiting[self.batch_max :]
-                    self._record(batch)
+                    outage = self._record(batch)
+                    if outage is not None:
+                        # The store is unreachable: what waits would wait out the same
+                        # timeouts batch after batch, so all of it hears 503 now.
+                        rest, waiting = waiting + self._readable(), []
+                        self._answer(rest, [(False, outage)] * len(rest))
                     due = time.monotonic() + self.batch_wait
         finally:
             for peer in list(self._peers.values()):
@@ -157,36 +162,60 @@ class WriterServer:
         self._drop(peer)
         return []
 
+    def _readable(self) -> list[tuple[_Peer, Request]]:
+        """What the workers have sent and is read without waiting."""
+        found: list[tuple[_Peer, Request]] = []
+        for key, _ in self._selector.select(0):
+            peer = self._peers.get(key.fd)
+            if peer is not None:  # the listening socket and the wake-up wait for the loop
+                found += self._read(peer)
+        return found
+
     def _drop(self, peer: _Peer) -> None:
         if self._peers.pop(peer.sock.fileno(), None) is not None:
             self._selector.unregister(peer.sock)
         peer.sock.close()
 
-    def _record(self, batch: list[tuple[_Peer, Request]]) -> None:
+    def _record(self, batch: list[tuple[_Peer, Request]]) -> BaseException | None:
+        """Record ``batch`` in one transaction and answer it; the error if the store is
+        unreachable."""
         started = time.perf_counter()
         callbacks = [
             Callback(CallbackKind(r.kind), r.params, r.received_at, r.fingerprint) for _, r in batch
         ]
+        outage = None
         try:
             outcomes = record_each(self.app, callbacks)
-        except STORE_OUTAGES as outage:
+        except STORE_OUTAGES as error:
+            outage = error
             outcomes = [(False, outage)] * len(batch)
-        for (peer, request), (ok, value) in zip(batch, outcomes, strict=True):
+        self._answer(batch, outcomes, BatchStats(len(batch), time.perf_counter() - started))
+        return outage
+
+    def _answer(
+        self,
+        items: list[tuple[_Peer, Request]],
+        outcomes: Sequence[Outcome],
+        stats: BatchStats | None = None,
+    ) -> None:
+        """Send each request's outcome (and a committed batch's stats) to the workers."""
+        for (peer, request), (ok, value) in zip(items, outcomes, strict=True):
             if ok:
                 assert isinstance(value, Recorded)
                 peer.owe(encode(Answer(request.id, value.verdict.value, value.position)))
             else:
                 assert isinstance(value, BaseException)
                 peer.owe(encode(Answer(request.id, None, _problem(value))))
-        stats = BatchStats(len(batch), time.perf_counter() - started)
-        frame = encode(Answer(0, None, None, stats.size, stats.seconds))
+        if stats is not None:
+            frame = encode(Answer(0, None, None, stats.size, stats.seconds))
+            for peer in self._peers.values():
+                peer.owe(frame)
         for peer in list(self._peers.values()):
-            peer.owe(frame)
             try:
                 peer.pay()
             except OSError:  # gone, or not reading: it fails what it waits for itself
                 self._drop(peer)
-        if self.on_batch is not None:
+        if stats is not None and self.on_batch is not None:
             self.on_batch(stats)
 
 

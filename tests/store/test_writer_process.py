@@ -18,6 +18,7 @@ from store.writer import BatchStats, WriterStoppedError
 from store.writer_client import ProcessWriter
 from store.writer_frames import WriterUnavailableError, listening_socket
 from store.writer_process import WriterServer
+from tests.e2e.proxy import proxy_to
 from tests.factories import outbound
 from tests.store.test_application import stored_events
 
@@ -93,3 +94,36 @@ def test_a_stopped_client_refuses_at_once(sqlite_url: str, tmp_path: Path) -> No
 
     with pytest.raises(WriterStoppedError):
         asyncio.run(deliver())
+
+
+@pytest.mark.postgres
+def test_a_store_gone_fails_every_waiting_callback_at_once(pg_schema: str, tmp_path: Path) -> None:
+    """Once a batch finds the store unreachable, what else waits hears 503 with it,
+    instead of each following batch waiting out the same timeouts."""
+    with proxy_to("127.0.0.1", 5432) as proxy:
+        log = open_call_log(pg_schema.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}"))
+        path = str(tmp_path / "writer.sock")
+        sock = listening_socket(path)
+        batches: list[BatchStats] = []
+        server = WriterServer(sock, log, batch_max=4, on_batch=batches.append)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        client = ProcessWriter(path)
+        client.start()
+        hangups = [outbound(CallStatus.BUSY).callbacks[-1] for _ in range(41)]
+
+        async def deliver() -> list[Recorded | BaseException]:
+            await client.submit_async(hangups[0])
+            proxy.cut()
+            return await asyncio.gather(
+                *(client.submit_async(c) for c in hangups[1:]), return_exceptions=True
+            )
+
+        try:
+            outcomes = asyncio.run(deliver())
+        finally:
+            server.stop()
+            thread.join(30)
+            sock.close()
+    assert all(isinstance(outcome, WriterUnavailableError) for outcome in outcomes)
+    assert len(batches) == 2  # the one that was stored, and the one that found the store gone

@@ -8,10 +8,18 @@ from litestar import get
 from litestar.params import QueryParameter
 
 from api.dependencies import CallLogDep, SettingsDep, ViewsDep
-from api.reading import ERRORS, MinPosition, TimeParam, parse_time, position, view_at
+from api.reading import (
+    ERRORS,
+    BucketParam,
+    DirectionParam,
+    MinPosition,
+    TimeParam,
+    parse_time,
+    position,
+    view_at,
+)
 from api.schemas import HangupCauses, KpiReport
-from projections.metric_queries import Bucket, hangup_causes, kpi_buckets
-from projections.records import Direction
+from projections.metric_queries import hangup_causes, kpi_buckets
 
 
 @get(
@@ -28,7 +36,7 @@ def hangup_causes_route(
     settings: SettingsDep,
     since: TimeParam = None,
     until: TimeParam = None,
-    direction: Direction | None = None,
+    direction: DirectionParam = None,
     min_position: MinPosition = 0,
 ) -> HangupCauses:
     """Ended calls per hangup cause code and source, with their share of all calls."""
@@ -54,8 +62,8 @@ def kpi_report(
     settings: SettingsDep,
     since: TimeParam = None,
     until: TimeParam = None,
-    direction: Direction | None = None,
-    bucket: Bucket = "hour",
+    direction: DirectionParam = None,
+    bucket: BucketParam = "hour",
     min_count: Annotated[int, QueryParameter(ge=1, le=1_000_000)] = 1,
     min_position: MinPosition = 0,
 ) -> KpiReport:

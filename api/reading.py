@@ -21,6 +21,9 @@ from litestar.params import QueryParameter
 from litestar.types import Guard
 
 from api.errors import ApiError, ErrorBody
+from projections.metric_queries import Bucket
+from projections.queries import Order
+from projections.records import Direction, Status
 from projections.sql import SqlView
 from projections.times import MOMENT_HELP, parse_moment
 from service.settings import Settings
@@ -38,6 +41,17 @@ ERRORS = {
         ErrorBody, description="view_behind: the view has not reached min_position in time"
     ),
 }
+StatusParam = Annotated[Status | None, QueryParameter(description="only calls in this status")]
+DirectionParam = Annotated[
+    Direction | None, QueryParameter(description="only inbound, or only outbound, calls")
+]
+OrderParam = Annotated[
+    Order,
+    QueryParameter(
+        description="asc: in the order calltrail first saw the calls; desc: newest first"
+    ),
+]
+BucketParam = Annotated[Bucket, QueryParameter(description="the KPIs' period: an hour or a day")]
 MinPosition = Annotated[
     int,
     QueryParameter(

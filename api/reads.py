@@ -9,19 +9,29 @@ from litestar.params import FromPath, QueryParameter
 
 from api.dependencies import CallLogDep, SettingsDep, ViewsDep
 from api.errors import ApiError
-from api.reading import ERRORS, MAX_POSITION, MinPosition, TimeParam, parse_time, position, view_at
+from api.reading import (
+    ERRORS,
+    MAX_POSITION,
+    DirectionParam,
+    MinPosition,
+    OrderParam,
+    StatusParam,
+    TimeParam,
+    parse_time,
+    position,
+    view_at,
+)
 from api.schemas import CallPage, CallResponse, EventPage, TimelineResponse
 from projections.log import event_record
 from projections.queries import (
     CURSOR_PATTERN,
     CallFilter,
     CursorError,
-    Order,
     find_call,
     list_calls,
 )
 from projections.queries import timeline_entries as entries_of
-from projections.records import CallRecord, Direction, Status
+from projections.records import CallRecord
 from projections.sql import SqlView
 from store.compression import json_of
 
@@ -49,14 +59,14 @@ def list_calls_route(
     views: ViewsDep,
     call_log: CallLogDep,
     settings: SettingsDep,
-    status: Status | None = None,
-    direction: Direction | None = None,
+    status: StatusParam = None,
+    direction: DirectionParam = None,
     hangup_cause_code: CauseCode = None,
     from_number: Annotated[Number, QueryParameter(name="from")] = None,
     to_number: Annotated[Number, QueryParameter(name="to")] = None,
     since: TimeParam = None,
     until: TimeParam = None,
-    order: Order = "asc",
+    order: OrderParam = "asc",
     cursor: Annotated[
         str | None,
         QueryParameter(

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 import msgspec
-from eventsourcing.persistence import PersistenceError
 from litestar import Litestar
 from litestar.types import HTTPScope, Receive, ReceiveMessage, Scope, Send
 
@@ -26,8 +25,7 @@ from api.access import REQUEST_ID, log_request, logged, request_id
 from api.errors import ApiError, ErrorBody
 from api.webhooks import FORM, ROUTES, Webhooks
 from domain.callbacks import CallbackKind
-from store.application import ContentionError
-from store.writer import WriterStoppedError
+from store.writer import STORE_UNAVAILABLE
 
 log = logging.getLogger("calltrail.api")
 
@@ -37,7 +35,6 @@ WebhookCounts = Counter[tuple[str, int, str]]
 _XML = [(b"content-type", b"application/xml")]
 _JSON = [(b"content-type", b"application/json")]
 _encode = msgspec.json.Encoder().encode
-_STORE_DOWN = (PersistenceError, ContentionError, WriterStoppedError)
 
 
 class PlainWebhooks:
@@ -118,7 +115,7 @@ class PlainWebhooks:
         """Reply to a failed webhook as the Litestar routes' exception handlers do."""
         if isinstance(error, ApiError):
             status, code, detail = error.status, error.code, error.detail
-        elif isinstance(error, _STORE_DOWN):
+        elif isinstance(error, STORE_UNAVAILABLE):
             log.error("store unavailable at %s: %s", scope["path"], error)
             status, code = 503, "store_unavailable"
             detail = "the event store is unavailable; retry later"

@@ -20,10 +20,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
 from domain.callbacks import Callback
-from store.application import CallLog, Recorded
+from store.application import CallLog, ContentionError, Recorded
 
 _STOP = object()
 
@@ -153,6 +153,15 @@ class GroupCommitWriter:
 
 STORE_OUTAGES = (OperationalError, InterfaceError)
 """What ``record_each`` raises when the store is unreachable."""
+
+
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    PersistenceError,
+    ContentionError,
+    WriterStoppedError,
+)
+"""The errors that mean the callback could not be stored now, not that it is wrong: the
+webhook is answered 503 and Plivo retries it."""
 
 
 def record_each(app: CallLog, callbacks: Sequence[Callback]) -> list[Outcome]:

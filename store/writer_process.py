@@ -25,16 +25,13 @@ import time
 from collections.abc import Callable, Sequence
 
 import msgspec
-from eventsourcing.persistence import PersistenceError
 
 from domain.callbacks import Callback, CallbackKind
-from store.application import CallLog, ContentionError, Recorded
-from store.writer import STORE_OUTAGES, BatchStats, Outcome, WriterStoppedError, record_each
+from store.application import CallLog, Recorded
+from store.writer import STORE_OUTAGES, STORE_UNAVAILABLE, BatchStats, Outcome, record_each
 from store.writer_frames import LENGTH, STORE_DOWN, Answer, Request, decode_request, encode
 
 log = logging.getLogger("calltrail.writer")
-
-_STORE_ERRORS = (PersistenceError, ContentionError, WriterStoppedError)
 
 
 class _Peer:
@@ -221,7 +218,7 @@ class WriterServer:
 
 def _problem(error: BaseException) -> str:
     """What an answer says of an error: ``STORE_DOWN``, or the error's type."""
-    if isinstance(error, _STORE_ERRORS):
+    if isinstance(error, STORE_UNAVAILABLE):
         return STORE_DOWN
     log.error("recording a callback failed: %r", error)
     return type(error).__name__
